@@ -1,0 +1,19 @@
+"""Backends: where messages, work, traces and exceptions are kept. Chosen by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from interlace.backends.base import Backend
+
+
+def open_backend(url: str, *, base_dir: Path | None = None, durable: str = "full") -> Backend:
+    """The backend for a store URL: `sqlite:///relative/path.db` or `sqlite:////absolute/path.db`."""
+    if url.startswith("sqlite:///"):
+        from interlace.backends.sqlite import SqliteBackend
+
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        return SqliteBackend(path, durable=durable)
+    raise ValueError(f"unsupported store URL {url!r}; supported: sqlite:///PATH")

@@ -1,0 +1,480 @@
+"""The embedded backend: one SQLite file in WAL mode holds the queue, traces, exceptions,
+idempotency keys and cursors.
+
+All writes go through one writer thread that groups whatever operations are waiting into one
+transaction (each in its own savepoint) and commits once: a burst of N messages costs one fsync,
+not N. A lease moves an item's `available_at` to the lease's end, so an item whose worker died
+simply becomes due again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from interlace.backends.base import (
+    Backend,
+    ExceptionRecord,
+    FlowCounts,
+    NewWork,
+    Settle,
+    TraceEntry,
+    WorkItem,
+)
+from interlace.message import Message
+from interlace.types import JSON
+
+T = TypeVar("T")
+Op = Callable[[sqlite3.Connection], Any]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS work (
+    id INTEGER PRIMARY KEY,
+    flow TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at REAL NOT NULL,
+    lease_owner TEXT
+);
+CREATE INDEX IF NOT EXISTS work_due ON work (available_at);
+CREATE TABLE IF NOT EXISTS trace (
+    id INTEGER PRIMARY KEY,
+    correlation_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    flow TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    input TEXT,
+    output TEXT,
+    error TEXT,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trace_correlation ON trace (correlation_id);
+CREATE TABLE IF NOT EXISTS exceptions (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    flow TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    owner TEXT,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at REAL NOT NULL,
+    resolved_at REAL
+);
+CREATE INDEX IF NOT EXISTS exceptions_status ON exceptions (status, owner);
+CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, message_id TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS flow_counts (
+    flow TEXT PRIMARY KEY,
+    received INTEGER NOT NULL DEFAULT 0,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    exceptions INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+_MAX_GROUP = 1000
+
+
+def _dump(value: JSON) -> str | None:
+    return None if value is None else json.dumps(value, default=str, separators=(",", ":"))
+
+
+def _load(text: str | None) -> JSON:
+    return None if text is None else json.loads(text)
+
+
+def correlation_of(message_id: str) -> str:
+    """Derived messages are named `<parent>.<suffix>`: the first part is the chain's root."""
+    return message_id.split(".", 1)[0]
+
+
+class SqliteBackend(Backend):
+    def __init__(self, path: Path, *, durable: str = "full") -> None:
+        self.path = path
+        self.durable = durable
+        self.on_new_work: Callable[[], None] | None = None
+        self._queue: queue.SimpleQueue[tuple[Op, asyncio.Future[Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = False
+
+    # -- the writer thread -------------------------------------------------------------
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._create_schema)
+        self._thread = threading.Thread(
+            target=self._writer, name=f"sqlite-writer:{self.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _create_schema(self) -> None:
+        conn = self._connect()
+        try:
+            conn.executescript(SCHEMA)
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if self.durable == 'full' else 'NORMAL'}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    def _writer(self) -> None:
+        conn = self._connect()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                group = [first]
+                stop = False
+                while len(group) < _MAX_GROUP:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        stop = True
+                        break
+                    group.append(nxt)
+                self._run_group(conn, group)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _run_group(self, conn: sqlite3.Connection, group: list[tuple[Op, asyncio.Future[Any]]]) -> None:
+        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        self._wake = False
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op, fut in group:
+                conn.execute("SAVEPOINT op")
+                try:
+                    value = op(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO op")
+                    results.append((fut, None, exc))
+                else:
+                    results.append((fut, value, None))
+                conn.execute("RELEASE op")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(fut, None, exc) for _, fut in group]
+            self._wake = False
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._resolve, results, self._wake)
+
+    def _resolve(
+        self, results: list[tuple[asyncio.Future[Any], Any, BaseException | None]], wake: bool
+    ) -> None:
+        for fut, value, exc in results:
+            if fut.done():
+                continue
+            if exc is not None:
+                fut.set_exception(exc)
+            else:
+                fut.set_result(value)
+        if wake and self.on_new_work is not None:
+            self.on_new_work()
+
+    async def _run(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        if self._thread is None or self._loop is None:
+            raise RuntimeError("backend is not open")
+        fut: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put((op, fut))
+        return await fut
+
+    # -- writes ------------------------------------------------------------------------
+    def _insert_work(self, conn: sqlite3.Connection, work: Sequence[NewWork], now: float) -> None:
+        conn.executemany(
+            "INSERT INTO work (flow, position, message, attempts, available_at) VALUES (?, ?, ?, 0, ?)",
+            [
+                (w.message.flow, w.position, w.message.model_dump_json(), max(w.available_at, 0.0))
+                for w in work
+            ],
+        )
+        if work:
+            self._wake = True
+
+    @staticmethod
+    def _insert_traces(conn: sqlite3.Connection, traces: Sequence[TraceEntry]) -> None:
+        if not traces:
+            return
+        conn.executemany(
+            "INSERT INTO trace (correlation_id, message_id, flow, position, stage, status, attempt,"
+            " input, output, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    t.correlation_id,
+                    t.message_id,
+                    t.flow,
+                    t.position,
+                    t.stage,
+                    t.status,
+                    t.attempt,
+                    _dump(t.input),
+                    _dump(t.output),
+                    t.error,
+                    t.at or time.time(),
+                )
+                for t in traces
+            ],
+        )
+
+    @staticmethod
+    def _count(conn: sqlite3.Connection, flow: str, column: str, n: int = 1) -> None:
+        conn.execute(
+            f"INSERT INTO flow_counts (flow, {column}) VALUES (?, ?)"
+            f" ON CONFLICT (flow) DO UPDATE SET {column} = {column} + excluded.{column}",
+            (flow, n),
+        )
+
+    async def enqueue(
+        self,
+        work: Sequence[NewWork],
+        *,
+        cursor: tuple[str, JSON] | None = None,
+        traces: Sequence[TraceEntry] = (),
+    ) -> list[str]:
+        def op(conn: sqlite3.Connection) -> list[str]:
+            now = time.time()
+            ids: list[str] = []
+            fresh: list[NewWork] = []
+            for w in work:
+                if w.idempotency_key is not None:
+                    cur = conn.execute(
+                        "INSERT OR IGNORE INTO idempotency (key, message_id, at) VALUES (?, ?, ?)",
+                        (w.idempotency_key, w.message.id, now),
+                    )
+                    if cur.rowcount == 0:
+                        row = conn.execute(
+                            "SELECT message_id FROM idempotency WHERE key = ?", (w.idempotency_key,)
+                        ).fetchone()
+                        ids.append(row[0])
+                        continue
+                ids.append(w.message.id)
+                fresh.append(w)
+            self._insert_work(conn, fresh, now)
+            fresh_ids = {w.message.id for w in fresh}
+            self._insert_traces(conn, [t for t in traces if t.message_id in fresh_ids])
+            for w in fresh:
+                self._count(conn, w.message.flow, "received")
+            if cursor is not None:
+                conn.execute(
+                    "INSERT INTO cursors (name, value, at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at",
+                    (cursor[0], _dump(cursor[1]), now),
+                )
+            return ids
+
+        return await self._run(op)
+
+    async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
+        def op(conn: sqlite3.Connection) -> list[WorkItem]:
+            now = time.time()
+            rows = conn.execute(
+                "UPDATE work SET lease_owner = ?, available_at = ? WHERE id IN"
+                " (SELECT id FROM work WHERE available_at <= ? ORDER BY available_at LIMIT ?)"
+                " RETURNING id, message, position, attempts",
+                (owner, now + seconds, now, limit),
+            ).fetchall()
+            return [
+                WorkItem(
+                    id=r[0],
+                    message=Message.model_validate_json(r[1]),
+                    position=r[2],
+                    attempts=r[3],
+                    lease_owner=owner,
+                )
+                for r in rows
+            ]
+
+        return await self._run(op)
+
+    async def settle(self, outcomes: Sequence[Settle]) -> list[bool]:
+        def op(conn: sqlite3.Connection) -> list[bool]:
+            now = time.time()
+            done: list[bool] = []
+            for s in outcomes:
+                row = conn.execute("SELECT lease_owner FROM work WHERE id = ?", (s.item.id,)).fetchone()
+                if row is None or row[0] != s.item.lease_owner:
+                    done.append(False)
+                    continue
+                flow = s.item.message.flow
+                if s.retry_at is not None:
+                    conn.execute(
+                        "UPDATE work SET attempts = attempts + 1, available_at = ?, lease_owner = NULL"
+                        " WHERE id = ?",
+                        (s.retry_at, s.item.id),
+                    )
+                else:
+                    conn.execute("DELETE FROM work WHERE id = ?", (s.item.id,))
+                if s.park:
+                    msg = s.message or s.item.message
+                    conn.execute(
+                        "INSERT INTO exceptions (message_id, flow, position, stage, owner, reason, message,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            msg.id,
+                            msg.flow,
+                            s.position if s.position is not None else s.item.position,
+                            s.stage or "",
+                            s.owner,
+                            s.reason or "failed",
+                            msg.model_dump_json(),
+                            now,
+                        ),
+                    )
+                    self._count(conn, flow, "exceptions")
+                self._insert_work(conn, s.outputs, now)
+                self._insert_traces(conn, s.traces)
+                if s.delivered:
+                    self._count(conn, flow, "delivered", s.delivered)
+                done.append(True)
+            return done
+
+        return await self._run(op)
+
+    # -- exceptions --------------------------------------------------------------------
+    async def retry_exception(self, exception_id: int, body: JSON = None) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT message, position, stage FROM exceptions WHERE id = ? AND status = 'open'",
+                (exception_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            msg = Message.model_validate_json(row[0])
+            if body is not None:
+                msg.body = body
+            now = time.time()
+            self._insert_work(conn, [NewWork(msg, row[1], now)], now)
+            self._insert_traces(
+                conn,
+                [
+                    TraceEntry(
+                        msg.id, msg.correlation_id, msg.flow, row[1], row[2], "retried", 0, msg.body, at=now
+                    )
+                ],
+            )
+            conn.execute(
+                "UPDATE exceptions SET status = 'retried', resolved_at = ? WHERE id = ?", (now, exception_id)
+            )
+            return True
+
+        return await self._run(op)
+
+    async def discard_exception(self, exception_id: int) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE exceptions SET status = 'discarded', resolved_at = ?"
+                " WHERE id = ? AND status = 'open'",
+                (time.time(), exception_id),
+            )
+            return cur.rowcount == 1
+
+        return await self._run(op)
+
+    # -- reads -------------------------------------------------------------------------
+    async def load_cursor(self, name: str) -> JSON:
+        def op(conn: sqlite3.Connection) -> JSON:
+            row = conn.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+            return None if row is None else _load(row[0])
+
+        return await self._run(op)
+
+    @staticmethod
+    def _traces(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[TraceEntry]:
+        rows = conn.execute(
+            "SELECT message_id, correlation_id, flow, position, stage, status, attempt, input, output,"
+            f" error, at FROM trace WHERE {where} ORDER BY id",
+            args,
+        ).fetchall()
+        return [
+            TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load(r[7]), _load(r[8]), r[9], r[10])
+            for r in rows
+        ]
+
+    async def trace(self, message_id: str) -> list[TraceEntry]:
+        return await self._run(
+            lambda conn: self._traces(conn, "correlation_id = ?", (correlation_of(message_id),))
+        )
+
+    def _exception(self, conn: sqlite3.Connection, row: Any, history: bool) -> ExceptionRecord:
+        msg = Message.model_validate_json(row[6])
+        return ExceptionRecord(
+            id=row[0],
+            message=msg,
+            flow=row[1],
+            position=row[2],
+            stage=row[3],
+            owner=row[4],
+            reason=row[5],
+            status=row[7],
+            created_at=row[8],
+            history=self._traces(conn, "correlation_id = ? AND message_id = ?", (msg.correlation_id, msg.id))
+            if history
+            else [],
+        )
+
+    _EXC_COLUMNS = "id, flow, position, stage, owner, reason, message, status, created_at"
+
+    async def exceptions(
+        self, *, status: str | None = "open", flow: str | None = None, owner: str | None = None
+    ) -> list[ExceptionRecord]:
+        def op(conn: sqlite3.Connection) -> list[ExceptionRecord]:
+            clauses, args = [], []
+            for column, value in (("status", status), ("flow", flow), ("owner", owner)):
+                if value is not None:
+                    clauses.append(f"{column} = ?")
+                    args.append(value)
+            where = " WHERE " + " AND ".join(clauses) if clauses else ""
+            rows = conn.execute(
+                f"SELECT {self._EXC_COLUMNS} FROM exceptions{where} ORDER BY id", args
+            ).fetchall()
+            return [self._exception(conn, r, history=False) for r in rows]
+
+        return await self._run(op)
+
+    async def get_exception(self, exception_id: int) -> ExceptionRecord | None:
+        def op(conn: sqlite3.Connection) -> ExceptionRecord | None:
+            row = conn.execute(
+                f"SELECT {self._EXC_COLUMNS} FROM exceptions WHERE id = ?", (exception_id,)
+            ).fetchone()
+            return None if row is None else self._exception(conn, row, history=True)
+
+        return await self._run(op)
+
+    async def counts(self) -> list[FlowCounts]:
+        def op(conn: sqlite3.Connection) -> list[FlowCounts]:
+            rows = conn.execute("SELECT flow, received, delivered, exceptions FROM flow_counts ORDER BY flow")
+            return [FlowCounts(*r) for r in rows.fetchall()]
+
+        return await self._run(op)
+
+    async def pending(self) -> int:
+        return await self._run(lambda conn: int(conn.execute("SELECT count(*) FROM work").fetchone()[0]))

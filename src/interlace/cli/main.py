@@ -1,0 +1,310 @@
+"""The `interlace` command.
+
+Exit codes: 0 success; 1 the command ran and failed (a message not found, a retry refused);
+2 bad usage or an invalid config (every problem is listed, with its YAML path and line).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from interlace import __version__
+from interlace.config.loader import LoadedConfig, load_config
+from interlace.config.secrets import redact
+from interlace.errors import ConfigError, ValidationFailed
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="interlace",
+    help="Interlace: an integration hub run from one config file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+dlq = typer.Typer(help="Exceptions (dead letters): list, show, retry, discard.", no_args_is_help=True)
+app.add_typer(dlq, name="dlq")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="The hub config file (hub.yaml).")]
+
+
+def _load(config: Path) -> LoadedConfig:
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        err.print(f"[bold red]{config}: {len(exc.problems)} problem(s)[/]")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _with_backend(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
+    from interlace.backends import open_backend
+
+    loaded = _load(config)
+
+    async def main() -> T:
+        backend = open_backend(
+            loaded.config.hub.store, base_dir=loaded.base_dir, durable=loaded.config.hub.durable
+        )
+        await backend.open()
+        try:
+            return await work(backend)
+        finally:
+            await backend.close()
+
+    return asyncio.run(main())
+
+
+def _setup_logging(level: str) -> None:
+    class Redact(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg = redact(record.getMessage())
+            record.args = None
+            return True
+
+    handler = logging.StreamHandler()
+    handler.addFilter(Redact())
+    logging.basicConfig(
+        level=level.upper(), handlers=[handler], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(f"interlace {__version__}")
+
+
+@app.command()
+def validate(config: ConfigArg) -> None:
+    """Check a config against the schema and its cross-references; exit 2 listing every problem."""
+    loaded = _load(config)
+    cfg = loaded.config
+    out.print(
+        f"[green]{config} is valid[/]: {len(cfg.systems)} systems, {len(cfg.entities)} entities, "
+        f"{len(cfg.flows)} flows"
+    )
+
+
+@app.command()
+def schema() -> None:
+    """Print the config's JSON Schema (core plus every installed connector)."""
+    from interlace.config.schema import config_schema
+
+    sys.stdout.write(json.dumps(config_schema(), indent=2) + "\n")
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: hub.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: hub.port).")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Run the hub: webhook/API server, workers, sources and schedules, until Ctrl-C."""
+    from interlace.engine.hub import Hub
+
+    loaded = _load(config)
+    _setup_logging(log_level)
+    hub = Hub(loaded)
+    cfg = loaded.config
+    listen_host = host or cfg.hub.host
+    listen_port = port if port is not None else cfg.hub.port
+
+    def ready() -> None:
+        base = f"http://{listen_host}:{listen_port}"
+        out.print(f"[bold green]interlace[/] hub [bold]{cfg.hub.name}[/] running at {base}")
+        out.print(f"  store: {hub.backend.__class__.__name__} {cfg.hub.store}")
+        for name, connector in hub.connectors.items():
+            path = getattr(connector, "path", None)
+            if connector.name == "webhook" and path:
+                out.print(f"  webhook {name}: POST {base}{path}")
+        out.print(f"  flows: {', '.join(cfg.flows)}")
+        out.print("  health: GET /health   metrics: GET /metrics   Ctrl-C stops", highlight=False)
+        sys.stdout.flush()
+
+    try:
+        asyncio.run(hub.serve(host=listen_host, port=listen_port, ready=ready))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def send(
+    config: ConfigArg,
+    flow: Annotated[str, typer.Argument(help="The flow that takes the message.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="The message body as JSON, or @file.json.")],
+    event: Annotated[str | None, typer.Option(help="The event name.")] = None,
+) -> None:
+    """Inject a message into a flow (a running hub picks it up); prints its id."""
+    from interlace.connectors.base import Incoming
+    from interlace.engine.hub import Hub
+
+    loaded = _load(config)
+    if flow not in loaded.config.flows:
+        err.print(f"no flow named {flow!r}; flows: {', '.join(loaded.config.flows)}")
+        raise typer.Exit(2)
+    text = Path(data[1:]).read_text() if data.startswith("@") else data
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        err.print(f"--data is not valid JSON: {exc}")
+        raise typer.Exit(2) from None
+
+    async def main() -> list[str]:
+        hub = Hub(loaded)
+        await hub.backend.open()
+        try:
+            return await hub.ingress.submit(flow, [Incoming(body=body, event=event)], validate=True)
+        finally:
+            await hub.backend.close()
+
+    try:
+        ids = asyncio.run(main())
+    except ValidationFailed as exc:
+        err.print(f"refused: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    out.print(ids[0])
+
+
+@app.command()
+def trace(
+    config: ConfigArg,
+    message_id: Annotated[str, typer.Argument(help="A message id (as answered by a webhook or `send`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show every step of a message (and of the messages derived from it): input, output, status."""
+    entries = _with_backend(config, lambda b: b.trace(message_id))
+    if not entries:
+        err.print(f"no trace for message {message_id}")
+        raise typer.Exit(1)
+    rows = redact([asdict(e) for e in entries])
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    out.print(f"[bold]trace of {message_id}[/]: {len(rows)} entries")
+    for n, r in enumerate(rows, 1):
+        colour = {"ok": "green", "failed": "red", "retry": "yellow"}.get(r["status"], "cyan")
+        out.print(
+            f"\n[bold]{n}. {r['stage']}[/] [{colour}]{r['status']}[/] try {r['attempt']}  "
+            f"message {r['message_id']}  flow {r['flow']}",
+            highlight=False,
+        )
+        if r["input"] is not None:
+            out.print("   in:  " + json.dumps(r["input"]), markup=False, highlight=False, soft_wrap=True)
+        if r["output"] is not None:
+            out.print("   out: " + json.dumps(r["output"]), markup=False, highlight=False, soft_wrap=True)
+        if r["error"]:
+            out.print("   error: " + r["error"], markup=False, highlight=False, soft_wrap=True)
+
+
+@dlq.command("list")
+def dlq_list(
+    config: ConfigArg,
+    owner: Annotated[str | None, typer.Option(help="Only this owner's.")] = None,
+    flow: Annotated[str | None, typer.Option(help="Only this flow's.")] = None,
+    status: Annotated[str, typer.Option(help="open, retried, discarded or all.")] = "open",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List exceptions."""
+    found = _with_backend(
+        config, lambda b: b.exceptions(status=None if status == "all" else status, flow=flow, owner=owner)
+    )
+    rows = [
+        {
+            "id": e.id,
+            "flow": e.flow,
+            "stage": e.stage,
+            "owner": e.owner,
+            "status": e.status,
+            "reason": e.reason,
+            "message_id": e.message.id,
+        }
+        for e in found
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(redact(rows), indent=2) + "\n")
+        return
+    table = Table(title=f"{len(rows)} exception(s)")
+    for column in ("id", "flow", "stage", "owner", "status", "reason", "message"):
+        table.add_column(column, overflow="fold")
+    for r in redact(rows):
+        table.add_row(
+            str(r["id"]),
+            r["flow"],
+            r["stage"],
+            r["owner"] or "(none)",
+            r["status"],
+            r["reason"],
+            r["message_id"],
+        )
+    out.print(table)
+
+
+@dlq.command("show")
+def dlq_show(config: ConfigArg, exception_id: Annotated[int, typer.Argument(help="Exception id.")]) -> None:
+    """Show one exception with its message and full history, as JSON."""
+    found = _with_backend(config, lambda b: b.get_exception(exception_id))
+    if found is None:
+        err.print(f"no exception {exception_id}")
+        raise typer.Exit(1)
+    data = asdict(found)
+    data["message"] = found.message.model_dump()
+    sys.stdout.write(json.dumps(redact(data), indent=2, default=str) + "\n")
+
+
+@dlq.command("retry")
+def dlq_retry(
+    config: ConfigArg,
+    exception_ids: Annotated[list[int], typer.Argument(help="Exception ids.")],
+    body: Annotated[str | None, typer.Option(help="A corrected body (JSON or @file) to retry with.")] = None,
+) -> None:
+    """Put exceptions back exactly where they failed (a running hub picks them up)."""
+    new_body = None
+    if body is not None:
+        new_body = json.loads(Path(body[1:]).read_text() if body.startswith("@") else body)
+
+    async def work(backend: Any) -> list[bool]:
+        return [await backend.retry_exception(i, new_body) for i in exception_ids]
+
+    results = _with_backend(config, work)
+    for i, ok in zip(exception_ids, results, strict=True):
+        out.print(f"{i}: {'requeued' if ok else 'not found or not open'}")
+    if not all(results):
+        raise typer.Exit(1)
+
+
+@dlq.command("discard")
+def dlq_discard(
+    config: ConfigArg, exception_ids: Annotated[list[int], typer.Argument(help="Exception ids.")]
+) -> None:
+    """Mark exceptions as discarded (kept for the record, never retried)."""
+
+    async def work(backend: Any) -> list[bool]:
+        return [await backend.discard_exception(i) for i in exception_ids]
+
+    results = _with_backend(config, work)
+    for i, ok in zip(exception_ids, results, strict=True):
+        out.print(f"{i}: {'discarded' if ok else 'not found or not open'}")
+    if not all(results):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,241 @@
+"""Loads `hub.yaml`: parse with line numbers, resolve secrets, validate the models, then check
+every cross-reference (connectors, systems, entities, owners, flows, JSONata). Every problem is
+collected and reported together, each with its YAML path and line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ValidationError
+
+from interlace.config.lines import Path_, dotted, line_of, load_with_lines
+from interlace.config.models import (
+    FilterStep,
+    HubConfig,
+    MapStep,
+    RouteStep,
+    SplitStep,
+    ValidateStep,
+)
+from interlace.config.secrets import SecretMissing, resolve_string
+from interlace.connectors import registry
+from interlace.errors import ConfigProblem, ConfigError, MappingError
+from interlace.mapping.jsonata import compile_expression
+from interlace.types import JSON, JSONObject
+
+
+@dataclass
+class LoadedConfig:
+    """A config that passed every check, with the connector models already built."""
+
+    config: HubConfig
+    file: Path
+    system_settings: dict[str, BaseModel] = field(default_factory=dict)
+    trigger_options: dict[str, BaseModel | None] = field(default_factory=dict)
+    delivery_options: dict[tuple[str, int], BaseModel] = field(default_factory=dict)
+    schemas: dict[str, JSONObject] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.file.parent
+
+
+class _Checker:
+    def __init__(self, file: Path, lines: dict[Path_, int]) -> None:
+        self.file = file
+        self.lines = lines
+        self.problems: list[ConfigProblem] = []
+
+    def add(self, loc: Path_, message: str) -> None:
+        self.problems.append(ConfigProblem(dotted(loc), message, line_of(self.lines, loc), str(self.file)))
+
+    def pydantic(self, prefix: Path_, exc: ValidationError) -> None:
+        for err in exc.errors():
+            loc = (*prefix, *err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown setting {err['loc'][-1]!r}"
+            self.add(loc, msg)
+
+    def model(self, prefix: Path_, model: type[BaseModel], data: dict[str, Any]) -> BaseModel | None:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            self.pydantic(prefix, exc)
+            return None
+
+
+def _resolve_secrets(data: JSON, loc: Path_, base_dir: Path, check: _Checker) -> JSON:
+    if isinstance(data, str):
+        try:
+            return resolve_string(data, base_dir)
+        except SecretMissing as exc:
+            check.add(loc, str(exc))
+            return data
+    if isinstance(data, dict):
+        return {k: _resolve_secrets(v, (*loc, k), base_dir, check) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_resolve_secrets(v, (*loc, i), base_dir, check) for i, v in enumerate(data)]
+    return data
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    """Load and check a config file; raise ConfigError listing every problem."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem("", f"cannot read config: {exc.strerror}", None, str(file))]) from None
+    try:
+        raw, lines = load_with_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigProblem("", f"not valid YAML: {exc}", line, str(file))]) from None
+    check = _Checker(file, lines)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError([ConfigProblem("", "the config must be a mapping", 1, str(file))])
+    data = _resolve_secrets(raw, (), file.parent, check)
+    try:
+        config = HubConfig.model_validate(data)
+    except ValidationError as exc:
+        check.pydantic((), exc)
+        raise ConfigError(check.problems) from None
+    loaded = LoadedConfig(config, file)
+    _check_references(loaded, check)
+    if check.problems:
+        raise ConfigError(check.problems)
+    return loaded
+
+
+def _load_schema(entity: str, schema: JSONObject | str, base_dir: Path, check: _Checker) -> JSONObject | None:
+    loc: Path_ = ("entities", entity, "schema")
+    if isinstance(schema, str):
+        try:
+            text = (base_dir / schema).read_text()
+            loaded = yaml.safe_load(text) if schema.endswith((".yaml", ".yml")) else json.loads(text)
+        except (OSError, ValueError, yaml.YAMLError) as exc:
+            check.add(loc, f"cannot load schema file {schema}: {exc}")
+            return None
+        if not isinstance(loaded, dict):
+            check.add(loc, f"schema file {schema} must hold a JSON object")
+            return None
+        schema = loaded
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        check.add(loc, f"not a valid JSON Schema: {exc.message}")
+        return None
+    return schema
+
+
+def _check_jsonata(loc: Path_, text: str, check: _Checker) -> None:
+    try:
+        compile_expression(text)
+    except MappingError as exc:
+        check.add(loc, str(exc))
+
+
+def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
+    cfg = loaded.config
+    known = registry.connectors()
+    connector_of: dict[str, Any] = {}
+    for name, system in cfg.systems.items():
+        loc: Path_ = ("systems", name)
+        cls = known.get(system.connector)
+        if cls is None:
+            reason = registry.broken().get(system.connector)
+            check.add(
+                (*loc, "connector"),
+                f"connector {system.connector!r} failed to load: {reason}" if reason else
+                f"unknown connector {system.connector!r}; installed: {', '.join(sorted(known))}",
+            )
+            continue
+        connector_of[name] = cls
+        settings = check.model(loc, cls.settings_model, system.extras)
+        if settings is not None:
+            loaded.system_settings[name] = settings
+
+    for name, entity in cfg.entities.items():
+        schema = _load_schema(name, entity.schema_, loaded.base_dir, check)
+        if schema is not None:
+            loaded.schemas[name] = schema
+        for ref_loc, system_name in _entity_systems(name, entity):
+            if system_name not in cfg.systems:
+                check.add(ref_loc, f"no system named {system_name!r}")
+        if entity.owner is not None and entity.owner not in cfg.owners:
+            check.add(("entities", name, "owner"), f"no owner named {entity.owner!r}")
+
+    for name, flow in cfg.flows.items():
+        floc: Path_ = ("flows", name)
+        trig = flow.trigger
+        if trig.system is not None:
+            tloc: Path_ = (*floc, "trigger", "system")
+            if trig.system not in cfg.systems:
+                check.add(tloc, f"no system named {trig.system!r}")
+            elif trig.system in connector_of:
+                cls = connector_of[trig.system]
+                if cls.source_options is None:
+                    check.add(tloc, f"system {trig.system!r} ({cls.name}) cannot trigger a flow")
+                else:
+                    opts = check.model((*floc, "trigger"), cls.source_options, trig.extras)
+                    loaded.trigger_options[name] = opts
+        elif trig.extras:
+            check.add((*floc, "trigger"), f"unknown setting {next(iter(trig.extras))!r} for a schedule")
+        for i, step in enumerate(flow.steps):
+            sloc: Path_ = (*floc, "steps", i)
+            if isinstance(step, ValidateStep):
+                if step.validate_ not in cfg.entities:
+                    check.add((*sloc, "validate"), f"no entity named {step.validate_!r}")
+            elif isinstance(step, MapStep):
+                _check_jsonata((*sloc, "map"), step.map, check)
+            elif isinstance(step, FilterStep):
+                _check_jsonata((*sloc, "filter"), step.filter, check)
+            elif isinstance(step, SplitStep):
+                _check_jsonata((*sloc, "split"), step.split, check)
+            elif isinstance(step, RouteStep):
+                for j, rule in enumerate(step.route):
+                    rloc: Path_ = (*sloc, "route", j)
+                    if rule.when is not None:
+                        _check_jsonata((*rloc, "when"), rule.when, check)
+                    target = rule.to or rule.default
+                    if target is not None and target not in cfg.flows:
+                        check.add((*rloc, "to" if rule.to else "default"), f"no flow named {target!r}")
+        for i, delivery in enumerate(flow.deliver):
+            dloc: Path_ = (*floc, "deliver", i)
+            if delivery.system not in cfg.systems:
+                check.add((*dloc, "system"), f"no system named {delivery.system!r}")
+                continue
+            if delivery.system not in connector_of:
+                continue
+            cls = connector_of[delivery.system]
+            if cls.sink_options is None:
+                check.add((*dloc, "system"), f"system {delivery.system!r} ({cls.name}) cannot receive deliveries")
+                continue
+            opts = check.model(dloc, cls.sink_options, delivery.extras)
+            if opts is not None:
+                loaded.delivery_options[(name, i)] = opts
+        owner = flow.on_error.owner
+        if owner is not None and owner not in cfg.owners:
+            check.add((*floc, "on_error", "owner"), f"no owner named {owner!r}")
+
+
+def _entity_systems(name: str, entity: Any) -> list[tuple[Path_, str]]:
+    base: Path_ = ("entities", name)
+    refs: list[tuple[Path_, str]] = []
+    if entity.source_of_truth is not None:
+        refs.append(((*base, "source_of_truth"), entity.source_of_truth))
+    for field_name, rule in entity.fields.items():
+        if rule.owner is not None:
+            refs.append(((*base, "fields", field_name, "owner"), rule.owner))
+    for system_name in entity.local:
+        refs.append(((*base, "local", system_name), system_name))
+    return refs

@@ -1,0 +1,253 @@
+"""The config file's shape (`hub.yaml`), as pydantic models.
+
+Connector-specific parts (a system's settings, a trigger's source options, a delivery's sink
+options) are declared by each connector and checked by `loader.py`; here they are kept as extra
+keys. `interlace schema` merges both into one JSON Schema.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from interlace.types import JSON, JSONObject
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Open(BaseModel):
+    """A model whose extra keys belong to a connector and are checked against its models."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """Seconds from '250ms', '5s', '2m', '1h', '1d' or a bare number of seconds."""
+    if isinstance(text, int | float):
+        return float(text)
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 5s, 2m, 1h)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class HubSettings(Strict):
+    name: str = "interlace"
+    store: str = Field("sqlite:///.interlace/hub.db", description="Backend URL of the message store.")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(16, ge=1, le=1024, description="Steps run concurrently by this process.")
+    lease: str = Field("30s", description="How long a worker holds an item before another may take it.")
+    poll: str = Field("200ms", description="How often idle workers look for due work.")
+    trace: bool = Field(True, description="Record every step's input and output.")
+    durable: Literal["full", "normal"] = Field(
+        "full", description="full: fsync every group commit; normal: survive a process crash, not a power cut."
+    )
+
+    @field_validator("lease", "poll")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class Owner(Strict):
+    email: str | None = None
+    webhook: str | None = None
+    description: str | None = None
+
+
+class System(Open):
+    connector: str
+    concurrency: int = Field(8, ge=1, le=1024, description="Deliveries in flight to this system at once.")
+    description: str | None = None
+
+
+class FieldRule(Strict):
+    owner: str | None = None
+
+
+class Entity(Strict):
+    key: str | list[str]
+    schema_: JSONObject | str = Field(default_factory=dict, alias="schema")
+    source_of_truth: str | None = None
+    owner: str | None = Field(None, description="Who is told about this entity's exceptions.")
+    fields: dict[str, FieldRule] = Field(default_factory=dict)
+    local: dict[str, list[str]] = Field(default_factory=dict)
+    mode: Literal["interact", "integrate"] = "interact"
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.key] if isinstance(self.key, str) else list(self.key)
+
+
+class Trigger(Open):
+    """A system's event (`system` [+ `event`] + the connector's source options) or a `schedule`."""
+
+    system: str | None = None
+    event: str | None = None
+    schedule: str | None = Field(None, description="Cron expression, e.g. '*/5 * * * *'.")
+    body: JSON = Field(None, description="Body of each scheduled message.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Trigger:
+        if (self.system is None) == (self.schedule is None):
+            raise ValueError("a trigger names exactly one of `system` or `schedule`")
+        if self.schedule is not None:
+            from croniter import croniter
+
+            if not croniter.is_valid(self.schedule):
+                raise ValueError(f"invalid cron expression {self.schedule!r}")
+        return self
+
+
+class RouteRule(Strict):
+    when: str | None = None
+    to: str | None = Field(None, description="The flow that takes the message.")
+    default: str | None = Field(None, description="The flow that takes messages no rule matched.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> RouteRule:
+        if self.default is None and (self.when is None or self.to is None):
+            raise ValueError("a route rule is either {when, to} or {default}")
+        if self.default is not None and (self.when is not None or self.to is not None):
+            raise ValueError("a default rule has only `default`")
+        return self
+
+
+class ValidateStep(Strict):
+    validate_: str = Field(alias="validate", description="The entity whose JSON Schema the body must match.")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class MapStep(Strict):
+    map: str = Field(description="JSONata expression; its value becomes the body.")
+
+
+class FilterStep(Strict):
+    filter: str = Field(description="JSONata expression; messages where it is falsy are dropped.")
+
+
+class RouteStep(Strict):
+    route: list[RouteRule]
+
+
+class SplitStep(Strict):
+    split: str = Field(description="JSONata expression yielding an array; one message per element.")
+
+
+class PythonStep(Strict):
+    python: str = Field(description="module:function called with the body; returns the new body.")
+
+
+STEP_KINDS = ("validate", "map", "filter", "route", "split", "python")
+
+
+def _step_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for kind in STEP_KINDS:
+            if kind in value:
+                return kind
+        return None
+    kind = value.__class__.__name__.removesuffix("Step").lower()
+    return kind if kind in STEP_KINDS else None
+
+
+Step = Annotated[
+    Annotated[ValidateStep, Tag("validate")]
+    | Annotated[MapStep, Tag("map")]
+    | Annotated[FilterStep, Tag("filter")]
+    | Annotated[RouteStep, Tag("route")]
+    | Annotated[SplitStep, Tag("split")]
+    | Annotated[PythonStep, Tag("python")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="unknown_step",
+        custom_error_message="a step is one of: " + ", ".join(STEP_KINDS),
+    ),
+]
+
+
+class Delivery(Open):
+    """Where a flow's result goes: a system plus the connector's sink options."""
+
+    system: str
+
+
+class Retry(Strict):
+    attempts: int = Field(5, ge=1, le=1000, description="Tries in all, the first included.")
+    backoff: str = Field("1s..5m", description="First wait..longest wait; doubles each time, with jitter.")
+
+    @field_validator("backoff")
+    @classmethod
+    def _range(cls, v: str) -> str:
+        first, _, last = v.partition("..")
+        parse_duration(first)
+        if last:
+            parse_duration(last)
+        return v
+
+    def bounds(self) -> tuple[float, float]:
+        first, _, last = self.backoff.partition("..")
+        low = parse_duration(first)
+        return low, parse_duration(last) if last else low
+
+
+class OnError(Strict):
+    retry: Retry = Field(default_factory=Retry)
+    owner: str | None = None
+
+
+class Gain(Strict):
+    minutes_saved_per_message: float | None = None
+    cost_saved_per_message: float | None = None
+    description: str | None = None
+
+
+class FlowTest(Strict):
+    name: str | None = None
+    given: JSON
+    expect: JSON = None
+    expect_exception: str | None = None
+
+
+class Flow(Strict):
+    description: str | None = None
+    trigger: Trigger
+    steps: list[Step] = Field(default_factory=list)
+    deliver: list[Delivery] = Field(default_factory=list)
+    on_error: OnError = Field(default_factory=OnError)
+    gain: Gain | None = None
+    tests: list[FlowTest] = Field(default_factory=list)
+
+    @field_validator("deliver", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+
+class HubConfig(Strict):
+    hub: HubSettings = Field(default_factory=HubSettings)
+    owners: dict[str, Owner] = Field(default_factory=dict)
+    systems: dict[str, System] = Field(default_factory=dict)
+    entities: dict[str, Entity] = Field(default_factory=dict)
+    flows: dict[str, Flow] = Field(default_factory=dict)
+
+    @field_validator("hub", mode="before")
+    @classmethod
+    def _name_only(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v

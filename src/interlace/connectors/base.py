@@ -1,0 +1,139 @@
+"""The connector protocol: a plugin declares its settings and builds sources and sinks.
+
+A connector class is registered under the entry point group `interlace.connectors`
+(see `registry.py`); built-in connectors are registered the same way as a user's own.
+
+One connector instance exists per configured system. It declares three pydantic models:
+- `settings_model`: what the system entry in `systems:` may say (beyond `connector:`);
+- `source_options`: what a flow `trigger:` naming this system may say (None: not a source);
+- `sink_options`: what a flow `deliver:` naming this system may say (None: not a sink).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from interlace.types import JSON
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from interlace.message import Message
+
+
+class Options(BaseModel):
+    """Base of every settings/options model: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class Incoming:
+    """One record a source hands to the hub."""
+
+    body: JSON
+    event: str | None = None
+    key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
+    """When set, a second submission with the same key is recognised and not enqueued again."""
+
+
+class Ingress(Protocol):
+    """What the hub offers sources: a durable way in."""
+
+    async def submit(
+        self,
+        flow: str,
+        items: Sequence[Incoming],
+        *,
+        cursor: tuple[str, JSON] | None = None,
+        validate: bool = False,
+    ) -> list[str]:
+        """Persist `items` as new messages of `flow` (and the cursor, in the same transaction).
+
+        Returns the message ids once they are durable. With `validate`, the flow's leading
+        `validate` steps run first and a `ValidationFailed` is raised before anything is stored.
+        """
+        ...
+
+    async def load_cursor(self, name: str) -> JSON:
+        """The last cursor value stored under `name`, or None."""
+        ...
+
+    def flows_for(self, system: str, event: str | None) -> list[str]:
+        """The flows triggered by an event of a system."""
+        ...
+
+    async def receive(self, system: str, event: str | None, item: Incoming) -> dict[str, str]:
+        """For push sources (webhooks): one event of `system`, persisted as one message per flow
+        it triggers, all in one transaction, after every such flow's leading `validate` steps
+        accept it (else `ValidationFailed`, and nothing is stored). Returns {flow: message id};
+        empty when no flow takes the event."""
+        ...
+
+
+class Source(ABC):
+    """An active source: runs until cancelled, submitting what it finds to the ingress."""
+
+    @abstractmethod
+    async def run(self, ingress: Ingress) -> None: ...
+
+
+class Sink(ABC):
+    """Delivers messages to a system. Must be idempotent under redelivery of the same
+    `delivery_id` (upsert keys, Idempotency-Key headers, a dedupe table)."""
+
+    @abstractmethod
+    async def deliver(self, message: Message, delivery_id: str) -> JSON:
+        """Deliver one message; returns a short result for the trace (a status, a row count)."""
+
+    async def deliver_many(self, batch: Sequence[tuple[Message, str]]) -> list[JSON | Exception]:
+        """Deliver several messages at once (one transaction, one round trip where the system allows).
+
+        Returns one entry per input, in order: the result, or the exception that item failed with,
+        so that one bad record does not fail the rest of the batch. The default delivers one by one.
+        """
+        out: list[JSON | Exception] = []
+        for message, delivery_id in batch:
+            try:
+                out.append(await self.deliver(message, delivery_id))
+            except Exception as exc:  # each item's failure is reported, not raised
+                out.append(exc)
+        return out
+
+
+class Connector(ABC):
+    """A plugin for one kind of system."""
+
+    name: ClassVar[str]
+    settings_model: ClassVar[type[Options]]
+    source_options: ClassVar[type[Options] | None] = None
+    sink_options: ClassVar[type[Options] | None] = None
+
+    def __init__(self, system: str, settings: Any) -> None:
+        self.system = system
+        self.settings = settings
+
+    def source(self, flow: str, options: Any) -> Source | None:
+        """A source for one flow's trigger; None when the connector receives passively (routes)."""
+        raise NotImplementedError(f"connector {self.name!r} cannot be a source")
+
+    def sink(self, options: Any) -> Sink:
+        """A sink for one flow's `deliver:` entry."""
+        raise NotImplementedError(f"connector {self.name!r} cannot be a sink")
+
+    def routes(self, ingress: Ingress) -> list[BaseRoute]:
+        """HTTP routes this system serves on the hub's web server (webhooks)."""
+        return []
+
+    async def probe(self) -> None:
+        """Check the system is reachable; raise ConnectorError if not."""
+
+    async def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from interlace.connectors.base import Options
+
+
+class BasicAuth(Options):
+    username: str
+    password: str
+
+
+class Auth(Options):
+    bearer: str | None = Field(None, description="Token sent as 'Authorization: Bearer ...'; use ${env:NAME}.")
+    basic: BasicAuth | None = None
+
+
+class HttpSettings(Options):
+    base_url: str = Field(description="Every request goes to this scheme, host and port (no other host).")
+    auth: Auth | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout: float = Field(10.0, gt=0, description="Seconds for connect, read and write each.")
+
+
+class HttpDelivery(Options):
+    method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
+    path: str = Field("", description="Appended to base_url; {field} takes a body field, URL-escaped.")
+    headers: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,179 @@
+"""The steps a flow runs between its trigger and its deliveries, compiled once per flow.
+
+Steps are pure: they read a message and say what becomes of it (continue with a new body, be
+dropped, split into several, or go to another flow). Only deliveries touch other systems.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from interlace.config.models import (
+    FilterStep,
+    MapStep,
+    PythonStep,
+    RouteStep,
+    SplitStep,
+    ValidateStep,
+)
+from interlace.errors import StepError, ValidationFailed
+from interlace.mapping.jsonata import Expression, compile_expression
+from interlace.message import Message
+from interlace.types import JSON, JSONObject
+
+
+@dataclass
+class Continue:
+    body: JSON
+
+
+@dataclass
+class Drop:
+    reason: str
+
+
+@dataclass
+class Split:
+    bodies: list[JSON]
+
+
+@dataclass
+class Route:
+    flow: str
+
+
+Outcome = Continue | Drop | Split | Route
+
+
+def _bindings(message: Message) -> dict[str, Any]:
+    return {
+        "message": {
+            "id": message.id,
+            "event": message.event,
+            "source": message.source,
+            "key": message.key,
+            "headers": message.headers,
+        }
+    }
+
+
+class Step:
+    name: str = "step"
+
+    def apply(self, message: Message) -> Outcome:
+        raise NotImplementedError
+
+
+class Validate(Step):
+    def __init__(self, entity: str, schema: JSONObject) -> None:
+        self.entity = entity
+        self.name = f"validate:{entity}"
+        self._validator = Draft202012Validator(schema)
+
+    def errors(self, body: JSON) -> list[str]:
+        found = []
+        for err in sorted(self._validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
+            path = "/".join(str(p) for p in err.absolute_path) or "(body)"
+            found.append(f"{path}: {err.message}")
+        return found
+
+    def apply(self, message: Message) -> Outcome:
+        errors = self.errors(message.body)
+        if errors:
+            raise ValidationFailed(self.entity, errors)
+        return Continue(message.body)
+
+
+class Map(Step):
+    name = "map"
+
+    def __init__(self, expression: str) -> None:
+        self.expression: Expression = compile_expression(expression)
+
+    def apply(self, message: Message) -> Outcome:
+        return Continue(self.expression.evaluate(message.body, _bindings(message)))
+
+
+def condition(expression: str) -> Expression:
+    """A JSONata condition, judged by JSONata's own truth rules ($boolean), not Python's."""
+    compiled = compile_expression(f"$boolean(({expression}))")
+    compiled.source = expression
+    return compiled
+
+
+class Filter(Step):
+    name = "filter"
+
+    def __init__(self, expression: str) -> None:
+        self.expression = condition(expression)
+
+    def apply(self, message: Message) -> Outcome:
+        if self.expression.evaluate(message.body, _bindings(message)):
+            return Continue(message.body)
+        return Drop(f"filter {self.expression.source!r} is false")
+
+
+class RouteTo(Step):
+    name = "route"
+
+    def __init__(self, rules: list[tuple[Expression, str]], default: str | None) -> None:
+        self.rules = rules
+        self.default = default
+
+    def apply(self, message: Message) -> Outcome:
+        bindings = _bindings(message)
+        for expression, flow in self.rules:
+            if expression.evaluate(message.body, bindings):
+                return Route(flow)
+        if self.default is not None:
+            return Route(self.default)
+        return Continue(message.body)
+
+
+class SplitInto(Step):
+    name = "split"
+
+    def __init__(self, expression: str) -> None:
+        self.expression = compile_expression(expression)
+
+    def apply(self, message: Message) -> Outcome:
+        value = self.expression.evaluate(message.body, _bindings(message))
+        if value is None:
+            return Drop(f"split {self.expression.source!r} yields nothing")
+        return Split(value if isinstance(value, list) else [value])
+
+
+class PythonCall(Step):
+    def __init__(self, target: str) -> None:
+        module, _, attr = target.partition(":")
+        if not attr:
+            raise StepError(f"python step {target!r} must be module:function")
+        self.name = f"python:{target}"
+        self.function: Callable[[JSON], JSON] = getattr(importlib.import_module(module), attr)
+
+    def apply(self, message: Message) -> Outcome:
+        return Continue(self.function(message.body))
+
+
+def build_step(config: Any, schemas: dict[str, JSONObject]) -> Step:
+    """The runnable step for a step's config."""
+    if isinstance(config, ValidateStep):
+        return Validate(config.validate_, schemas.get(config.validate_, {}))
+    if isinstance(config, MapStep):
+        return Map(config.map)
+    if isinstance(config, FilterStep):
+        return Filter(config.filter)
+    if isinstance(config, RouteStep):
+        rules = [(condition(r.when), r.to) for r in config.route if r.when and r.to]
+        default = next((r.default for r in config.route if r.default), None)
+        return RouteTo(rules, default)
+    if isinstance(config, SplitStep):
+        return SplitInto(config.split)
+    if isinstance(config, PythonStep):
+        return PythonCall(config.python)
+    raise TypeError(f"unknown step {config!r}")

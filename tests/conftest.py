@@ -1,0 +1,42 @@
+"""Fixtures shared by every test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import QUICKSTART, Crm, HubProcess, free_port
+
+
+@pytest.fixture
+def quickstart(tmp_path: Path) -> Iterator[tuple[Path, int, Crm]]:
+    """A copy of the quickstart in a temp folder, on free ports, with its CRM running.
+    Yields (config path, hub port, crm)."""
+    folder = tmp_path / "quickstart"
+    shutil.copytree(QUICKSTART, folder, ignore=shutil.ignore_patterns("*.db*", ".interlace", "crm-orders.jsonl"))
+    hub_port, crm_port = free_port(), free_port()
+    config = folder / "hub.yaml"
+    text = (
+        config.read_text().replace("127.0.0.1:9100", f"127.0.0.1:{crm_port}").replace("port: 8080", f"port: {hub_port}")
+    )
+    config.write_text(text)
+    crm = Crm(folder, crm_port, "test-token")
+    crm.start()
+    os.environ["CRM_TOKEN"] = "test-token"
+    try:
+        yield config, hub_port, crm
+    finally:
+        crm.stop()
+
+
+@pytest.fixture
+def hub_process() -> Iterator[list[HubProcess]]:
+    """Collects started hubs and stops them after the test."""
+    started: list[HubProcess] = []
+    yield started
+    for hub in started:
+        hub.kill()
