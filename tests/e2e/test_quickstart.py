@@ -48,7 +48,11 @@ def test_order_reaches_erp_and_crm_within_a_second(
     posts = crm.orders()
     assert len(posts) == 1
     assert posts[0]["order"] == {
-        "order_no": "A-1001", "email": "ann@example.test", "customer_name": "Ann Lee", "total": 21, "line_count": 2,
+        "order_no": "A-1001",
+        "email": "ann@example.test",
+        "customer_name": "Ann Lee",
+        "total": 21,
+        "line_count": 2,
     }
     assert posts[0]["idempotency_key"] == f"{message_id}:order-to-erp-and-crm:1"
 

@@ -46,9 +46,8 @@ def _load(config: Path) -> LoadedConfig:
     try:
         return load_config(config)
     except ConfigError as exc:
-        err.print(f"[bold red]{config}: {len(exc.problems)} problem(s)[/]")
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
+        lines = [f"{config}: {len(exc.problems)} problem(s)", *(f"  {p}" for p in exc.problems)]
+        sys.stderr.write("\n".join(lines) + "\n")
         raise typer.Exit(2) from None
 
 

@@ -21,11 +21,12 @@ from interlace.config.models import (
     MapStep,
     RouteStep,
     SplitStep,
+    System,
     ValidateStep,
 )
 from interlace.config.secrets import SecretMissing, resolve_string
 from interlace.connectors import registry
-from interlace.errors import ConfigProblem, ConfigError, MappingError
+from interlace.errors import ConfigError, ConfigProblem, MappingError
 from interlace.mapping.jsonata import compile_expression
 from interlace.types import JSON, JSONObject
 
@@ -65,7 +66,7 @@ class _Checker:
 
     def model(self, prefix: Path_, model: type[BaseModel], data: dict[str, Any]) -> BaseModel | None:
         try:
-            return model.model_validate(data)
+            return model.model_validate(data, context={"base_dir": self.file.parent})
         except ValidationError as exc:
             self.pydantic(prefix, exc)
             return None
@@ -91,7 +92,9 @@ def load_config(path: str | Path) -> LoadedConfig:
     try:
         text = file.read_text()
     except OSError as exc:
-        raise ConfigError([ConfigProblem("", f"cannot read config: {exc.strerror}", None, str(file))]) from None
+        raise ConfigError(
+            [ConfigProblem("", f"cannot read config: {exc.strerror}", None, str(file))]
+        ) from None
     try:
         raw, lines = load_with_lines(text)
     except yaml.YAMLError as exc:
@@ -108,12 +111,27 @@ def load_config(path: str | Path) -> LoadedConfig:
         config = HubConfig.model_validate(data)
     except ValidationError as exc:
         check.pydantic((), exc)
+        _check_raw_systems(data.get("systems"), check)
         raise ConfigError(check.problems) from None
     loaded = LoadedConfig(config, file)
     _check_references(loaded, check)
     if check.problems:
         raise ConfigError(check.problems)
     return loaded
+
+
+def _check_raw_systems(systems: Any, check: _Checker) -> None:
+    """When the config as a whole is refused, still check each system's connector settings, so
+    that one pass lists every problem."""
+    if not isinstance(systems, dict):
+        return
+    core = set(System.model_fields)
+    for name, raw in systems.items():
+        if not isinstance(raw, dict):
+            continue
+        cls = registry.get(str(raw.get("connector")))
+        if cls is not None:
+            check.model(("systems", name), cls.settings_model, {k: v for k, v in raw.items() if k not in core})
 
 
 def _load_schema(entity: str, schema: JSONObject | str, base_dir: Path, check: _Checker) -> JSONObject | None:
@@ -155,8 +173,9 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
             reason = registry.broken().get(system.connector)
             check.add(
                 (*loc, "connector"),
-                f"connector {system.connector!r} failed to load: {reason}" if reason else
-                f"unknown connector {system.connector!r}; installed: {', '.join(sorted(known))}",
+                f"connector {system.connector!r} failed to load: {reason}"
+                if reason
+                else f"unknown connector {system.connector!r}; installed: {', '.join(sorted(known))}",
             )
             continue
         connector_of[name] = cls
@@ -218,7 +237,9 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                 continue
             cls = connector_of[delivery.system]
             if cls.sink_options is None:
-                check.add((*dloc, "system"), f"system {delivery.system!r} ({cls.name}) cannot receive deliveries")
+                check.add(
+                    (*dloc, "system"), f"system {delivery.system!r} ({cls.name}) cannot receive deliveries"
+                )
                 continue
             opts = check.model(dloc, cls.sink_options, delivery.extras)
             if opts is not None:

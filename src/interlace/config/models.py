@@ -53,7 +53,8 @@ class HubSettings(Strict):
     poll: str = Field("200ms", description="How often idle workers look for due work.")
     trace: bool = Field(True, description="Record every step's input and output.")
     durable: Literal["full", "normal"] = Field(
-        "full", description="full: fsync every group commit; normal: survive a process crash, not a power cut."
+        "full",
+        description="full: fsync every group commit; normal: survive a process crash, not a power cut.",
     )
 
     @field_validator("lease", "poll")

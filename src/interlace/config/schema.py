@@ -17,12 +17,14 @@ def config_schema() -> dict[str, Any]:
         settings = cls.settings_model.model_json_schema(ref_template="#/$defs/{model}")
         defs.update(settings.pop("$defs", {}))
         props = {**base["properties"], **settings.get("properties", {}), "connector": {"const": name}}
-        variants.append({
-            "title": f"{name} system",
-            "type": "object",
-            "properties": props,
-            "required": sorted({"connector", *settings.get("required", [])}),
-            "additionalProperties": False,
-        })
+        variants.append(
+            {
+                "title": f"{name} system",
+                "type": "object",
+                "properties": props,
+                "required": sorted({"connector", *settings.get("required", [])}),
+                "additionalProperties": False,
+            }
+        )
     schema["properties"]["systems"]["additionalProperties"] = {"oneOf": variants}
     return schema

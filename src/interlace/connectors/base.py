@@ -14,9 +14,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pathlib import Path
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
 
 from interlace.types import JSON
 
@@ -24,6 +26,17 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from interlace.message import Message
+
+
+def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir") if isinstance(info.context, dict) else None
+    if base is not None and not value.is_absolute():
+        return Path(base) / value
+    return value
+
+
+ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
+"""A file or folder named in the config: a relative path is taken from the config file's folder."""
 
 
 class Options(BaseModel):
