@@ -144,9 +144,8 @@ def main() -> None:
         wait_up(f"http://127.0.0.1:{hub_port}/health", hub)
         wait_up(f"http://127.0.0.1:{base_port}/", base)
         print(f"{args.messages} orders per run; durable (synchronous=FULL) on both sides\n")
-        print(
-            f"{'clients':>7} | {'system':<10} | {'acked msg/s':>11} | {'p50 ms':>7} | {'p99 ms':>7} | {'end-to-end msg/s':>16}"
-        )
+        header = ("clients", "system", "acked msg/s", "p50 ms", "p99 ms", "end-to-end msg/s")
+        print("{:>7} | {:<10} | {:>11} | {:>7} | {:>7} | {:>16}".format(*header))
         print("-" * 75)
         for c in args.concurrency:
             run = f"c{c}-{time.time_ns()}"

@@ -28,11 +28,11 @@ def make_handler(token: str, log: Path, fail_first: int) -> type[BaseHTTPRequest
             self.end_headers()
             self.wfile.write(data)
 
-        def do_HEAD(self) -> None:  # noqa: N802 - the http.server naming
+        def do_HEAD(self) -> None:
             self.send_response(200)
             self.end_headers()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)
             if self.headers.get("Authorization") != f"Bearer {token}":
@@ -68,7 +68,9 @@ def main() -> None:
     parser.add_argument("--log", type=Path, default=Path("crm-orders.jsonl"))
     parser.add_argument("--fail-first", type=int, default=0)
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args.token, args.log, args.fail_first))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", args.port), make_handler(args.token, args.log, args.fail_first)
+    )
     print(f"crm listening on http://127.0.0.1:{args.port}/api/orders, writing {args.log}", flush=True)
     server.serve_forever()
 

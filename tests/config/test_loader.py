@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from support import QUICKSTART, interlace
 
 from interlace.config.loader import load_config
 from interlace.errors import ConfigError
+from support import QUICKSTART, interlace
 
 BROKEN = """\
 hub: broken

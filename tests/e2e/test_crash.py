@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from support import HubProcess, free_port
 
 CONFIG = """

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from support import Crm, HubProcess, interlace
 
 ORDER = {

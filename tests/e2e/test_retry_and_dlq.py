@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from support import Crm, HubProcess, interlace
 
 ORDER = {"id": "R-1", "customer": {"email": "r@x.test", "name": "R"}, "lines": [{"sku": "A", "qty": 1, "price": 3}]}

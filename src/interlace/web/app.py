@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 def build_app(hub: Hub) -> Starlette:
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "hub": hub.settings.name, "pending": await hub.backend.pending()})
+        return JSONResponse(
+            {"status": "ok", "hub": hub.settings.name, "pending": await hub.backend.pending()}
+        )
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
@@ -36,10 +38,24 @@ def build_app(hub: Hub) -> Starlette:
             flow=request.query_params.get("flow"),
             owner=request.query_params.get("owner"),
         )
-        return JSONResponse({"exceptions": redact([
-            {"id": e.id, "flow": e.flow, "stage": e.stage, "owner": e.owner, "reason": e.reason,
-             "message_id": e.message.id, "created_at": e.created_at} for e in found
-        ])})
+        return JSONResponse(
+            {
+                "exceptions": redact(
+                    [
+                        {
+                            "id": e.id,
+                            "flow": e.flow,
+                            "stage": e.stage,
+                            "owner": e.owner,
+                            "reason": e.reason,
+                            "message_id": e.message.id,
+                            "created_at": e.created_at,
+                        }
+                        for e in found
+                    ]
+                )
+            }
+        )
 
     routes: list[BaseRoute] = [
         Route("/health", health),

@@ -13,7 +13,9 @@ class BasicAuth(Options):
 
 
 class Auth(Options):
-    bearer: str | None = Field(None, description="Token sent as 'Authorization: Bearer ...'; use ${env:NAME}.")
+    bearer: str | None = Field(
+        None, description="Token sent as 'Authorization: Bearer ...'; use ${env:NAME}."
+    )
     basic: BasicAuth | None = None
 
 

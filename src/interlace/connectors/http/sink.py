@@ -61,7 +61,9 @@ class HttpSink(Sink):
         headers = {**self.options.headers, "Idempotency-Key": delivery_id, "X-Interlace-Message": message.id}
         try:
             response = await client.request(
-                self.options.method, path, json=message.body if self.options.method != "DELETE" else None,
+                self.options.method,
+                path,
+                json=message.body if self.options.method != "DELETE" else None,
                 headers=headers,
             )
         except httpx.HTTPError as exc:
@@ -97,7 +99,11 @@ class HttpConnector(Connector):
             if s.auth is not None and s.auth.basic is not None:
                 auth = httpx.BasicAuth(s.auth.basic.username, s.auth.basic.password)
             self._client = httpx.AsyncClient(
-                base_url=s.base_url, headers=headers, auth=auth, timeout=s.timeout, follow_redirects=False,
+                base_url=s.base_url,
+                headers=headers,
+                auth=auth,
+                timeout=s.timeout,
+                follow_redirects=False,
             )
         return self._client
 

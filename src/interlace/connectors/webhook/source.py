@@ -81,8 +81,9 @@ class WebhookConnector(Connector):
             return _error(400, f"body is not valid JSON: {exc}")
         event = request.path_params.get("event") or request.headers.get(self.settings.event_header)
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
-        item = Incoming(body=body, event=event, headers=headers,
-                        idempotency_key=request.headers.get("idempotency-key"))
+        item = Incoming(
+            body=body, event=event, headers=headers, idempotency_key=request.headers.get("idempotency-key")
+        )
         try:
             ids = await ingress.receive(self.system, event, item)
         except ValidationFailed as exc:
