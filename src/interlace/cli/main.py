@@ -305,5 +305,26 @@ def dlq_discard(
         raise typer.Exit(1)
 
 
+# Command groups that live in their own modules: each module has `register(app)`.
+COMMAND_MODULES = (
+    "interlace.cli.readiness",  # check, test, init, diff
+    "interlace.cli.entities",  # entity show/diff, backfill
+    "interlace.cli.databases",  # inspect, db install-capture
+    "interlace.cli.files",  # inspect-file
+)
+
+
+def _register_command_modules() -> None:
+    import importlib
+    import importlib.util
+
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     app()
