@@ -115,13 +115,15 @@ def run(
     host: Annotated[str | None, typer.Option(help="Listen address (default: hub.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default: hub.port).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    reload: Annotated[bool, typer.Option(help="Reload the config when its file changes.")] = True,
 ) -> None:
     """Run the hub: webhook/API server, workers, sources and schedules, until Ctrl-C."""
-    from interlace.engine.hub import Hub
+    from interlace.engine.hub import Supervisor
 
     loaded = _load(config)
     _setup_logging(log_level)
-    hub = Hub(loaded)
+    supervisor = Supervisor(config, loaded, reload=reload)
+    hub = supervisor.hub
     cfg = loaded.config
     listen_host = host or cfg.hub.host
     listen_port = port if port is not None else cfg.hub.port
@@ -139,7 +141,7 @@ def run(
         sys.stdout.flush()
 
     try:
-        asyncio.run(hub.serve(host=listen_host, port=listen_port, ready=ready))
+        asyncio.run(supervisor.serve(host=listen_host, port=listen_port, ready=ready))
     except KeyboardInterrupt:
         pass
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import Any
 
 from interlace.backends import open_backend
@@ -57,9 +58,10 @@ class Hub:
         )
         self._tasks: list[asyncio.Task[Any]] = []
 
-    async def start(self, *, workers: bool = True, sources: bool = True) -> None:
+    async def start(self, *, workers: bool = True, sources: bool = True, open_backend: bool = True) -> None:
         """Open the store and start the worker, the sources and the schedules in the background."""
-        await self.backend.open()
+        if open_backend:
+            await self.backend.open()
         if hasattr(self.backend, "on_new_work"):
             self.backend.on_new_work = self.worker.wakeup.set
         if workers:
@@ -90,7 +92,9 @@ class Hub:
                 log.exception("source of flow %s failed; restarting in 5s", flow)
                 await asyncio.sleep(5)
 
-    async def stop(self) -> None:
+    async def stop(self, *, close_backend: bool = True) -> None:
+        """Stop taking work, let running items settle, stop sources; the store stays open for a
+        successor when `close_backend` is False (a config reload)."""
         await self.worker.stop()
         for task in self._tasks:
             task.cancel()
@@ -101,34 +105,101 @@ class Hub:
         for connector in self.connectors.values():
             with contextlib.suppress(Exception):
                 await connector.close()
-        await self.backend.close()
+        if close_backend:
+            await self.backend.close()
 
     def app(self) -> Any:
         from interlace.web.app import build_app
 
         return build_app(self)
 
+class _Dispatch:
+    """The ASGI app the web server runs: forwards to the current hub's app, so that a config
+    reload swaps routes without closing the listening socket."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+class Supervisor:
+    """Runs a hub from a config file until SIGINT/SIGTERM, reloading it when the file changes.
+
+    A reload builds the new hub first (a config with problems is refused and the old one keeps
+    running), then stops the old worker after its running items settle and starts the new one on
+    the same store. Nothing in flight is lost: queued work stays in the store, and items of a flow
+    the new config no longer has are parked as exceptions, not dropped."""
+
+    def __init__(self, path: Path, loaded: LoadedConfig, *, reload: bool = True, check_every: float = 1.0) -> None:
+        self.path = path
+        self.hub = Hub(loaded)
+        self.reload_enabled = reload
+        self.check_every = check_every
+        self.reloads = 0
+        self._dispatch: _Dispatch | None = None
+
+    def _stamp(self) -> float:
+        try:
+            return self.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    async def reload(self) -> bool:
+        from interlace.config.loader import load_config
+        from interlace.errors import ConfigError
+
+        try:
+            loaded = load_config(self.path)
+            new = Hub(loaded, backend=self.hub.backend)
+        except ConfigError as exc:
+            log.error("config change refused, still running the previous config:\n%s", exc)
+            return False
+        await self.hub.stop(close_backend=False)
+        await new.start(open_backend=False)
+        self.hub = new
+        if self._dispatch is not None:
+            self._dispatch.app = new.app()
+        self.reloads += 1
+        log.warning("config reloaded from %s (%d flows)", self.path, len(new.flows))
+        return True
+
+    async def _watch(self) -> None:
+        seen = self._stamp()
+        while True:
+            await asyncio.sleep(self.check_every)
+            stamp = self._stamp()
+            if stamp != seen:
+                seen = stamp
+                await self.reload()
+
     async def serve(self, *, host: str | None = None, port: int | None = None, ready: Any = None) -> None:
-        """Run everything until SIGINT/SIGTERM: web server (webhooks, API, metrics), worker,
-        sources and schedules."""
         import uvicorn
 
-        await self.start()
+        settings = self.hub.settings
+        await self.hub.start()
+        self._dispatch = _Dispatch(self.hub.app())
         config = uvicorn.Config(
-            self.app(),
-            host=host or self.settings.host,
-            port=port if port is not None else self.settings.port,
+            self._dispatch,
+            host=host or settings.host,
+            port=port if port is not None else settings.port,
             log_level="warning",
             lifespan="off",
             access_log=False,
         )
         server = uvicorn.Server(config)
+        helpers: list[asyncio.Task[Any]] = []
         if ready is not None:
-            self._tasks.append(asyncio.create_task(_announce(server, ready)))
+            helpers.append(asyncio.create_task(_announce(server, ready)))
+        if self.reload_enabled:
+            helpers.append(asyncio.create_task(self._watch(), name="config-watch"))
         try:
             await server.serve()
         finally:
-            await self.stop()
+            for task in helpers:
+                task.cancel()
+            await self.hub.stop()
 
 
 async def _announce(server: Any, ready: Any) -> None:
