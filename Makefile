@@ -20,7 +20,6 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks || true
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
