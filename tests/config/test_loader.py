@@ -10,6 +10,7 @@ import pytest
 
 from interlace.config.loader import load_config
 from interlace.errors import ConfigError
+
 from support import QUICKSTART, interlace
 
 BROKEN = """\
