@@ -28,6 +28,7 @@ BIN = Path(sys.executable).parent
 
 CONFIG = """
 hub: {{name: bench, port: {port}, workers: 64, trace: false}}
+owners: {{ops: {{email: ops@example.test}}}}
 systems:
   shop: {{connector: webhook}}
   erp: {{connector: sqlite, path: {db}, setup: {schema}}}
@@ -37,6 +38,7 @@ flows:
     steps:
       - map: '{{"order_no": id, "email": customer.email, "total": $sum(lines.(qty * price))}}'
     deliver: {{system: erp, table: orders, mode: upsert, key: order_no}}
+    on_error: {{owner: ops}}
 """
 
 

@@ -16,6 +16,7 @@ from support import HubProcess, free_port
 
 CONFIG = """
 hub: {{name: crash, port: {port}, lease: 2s, workers: 32}}
+owners: {{ops: {{email: ops@example.test}}}}
 systems:
   shop: {{connector: webhook}}
   erp: {{connector: sqlite, path: ./erp.db, setup: ./schema.sql}}
@@ -25,7 +26,7 @@ flows:
     steps:
       - map: '{{"order_no": id, "total": $sum(lines.(qty * price))}}'
     deliver: {{system: erp, table: orders, mode: insert}}
-    on_error: {{retry: {{attempts: 20, backoff: "100ms..1s"}}}}
+    on_error: {{owner: ops, retry: {{attempts: 20, backoff: "100ms..1s"}}}}
 """
 
 

@@ -14,6 +14,7 @@ from support import HubProcess, free_port
 
 CONFIG = """
 hub: {{name: reload, port: {port}, lease: 2s}}
+owners: {{ops: {{email: ops@example.test}}}}
 systems:
   shop: {{connector: webhook}}
   erp: {{connector: sqlite, path: ./erp.db, setup: ./schema.sql}}
@@ -23,6 +24,7 @@ flows:
     steps:
       - map: '{{"order_no": id, "version": {version}}}'
     deliver: {{system: erp, table: orders, mode: insert}}
+    on_error: {{owner: ops}}
 """
 
 

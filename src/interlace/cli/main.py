@@ -116,11 +116,23 @@ def run(
     port: Annotated[int | None, typer.Option(help="Listen port (default: hub.port).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
     reload: Annotated[bool, typer.Option(help="Reload the config when its file changes.")] = True,
+    force: Annotated[bool, typer.Option(help="Start even when `interlace check` finds errors.")] = False,
 ) -> None:
-    """Run the hub: webhook/API server, workers, sources and schedules, until Ctrl-C."""
+    """Run the hub: webhook/API server, workers, sources and schedules, until Ctrl-C.
+
+    Refuses to start when the offline readiness check (`interlace check --offline`) finds errors,
+    unless --force."""
     from interlace.engine.hub import Supervisor
+    from interlace.readiness import readiness_errors
 
     loaded = _load(config)
+    errors = readiness_errors(loaded)
+    if errors:
+        lines = [f"{config}: not ready to run, {len(errors)} error(s) (see `interlace check`; --force runs anyway)"]
+        lines += [f"  {e}" for e in errors]
+        sys.stderr.write("\n".join(lines) + "\n")
+        if not force:
+            raise typer.Exit(2)
     _setup_logging(log_level)
     supervisor = Supervisor(config, loaded, reload=reload)
     hub = supervisor.hub

@@ -80,6 +80,40 @@ class FieldRule(Strict):
     owner: str | None = None
 
 
+class SubscriberTrigger(Open):
+    """How a subscribed system's changes reach the hub: its connector's source options (a table
+    to poll, ...), or `system` + `event` when another system receives for it (a webhook)."""
+
+    system: str | None = Field(None, description="The system that receives the changes (default: the subscriber).")
+    event: str | None = None
+
+
+class SubscriberRead(Strict):
+    """How `entity diff` and `backfill` read a system's current records."""
+
+    table: str | None = Field(None, description="SQL: the table (default: the trigger's or deliver's table).")
+    key: str | list[str] | None = Field(
+        None, description="SQL: its key column(s) (default: the trigger's or deliver's key)."
+    )
+    path: str | None = Field(None, description="HTTP: a GET path answering a JSON list of records.")
+
+
+class Subscriber(Strict):
+    """A system that keeps its own copy of an entity, with the mappings between its shape and
+    the entity's. Either direction may be left out (a system that only sends, or only receives)."""
+
+    trigger: SubscriberTrigger | None = Field(None, description="Where the system's changes come from.")
+    deliver: JSONObject | None = Field(None, description="The connector's sink options for writing to the system.")
+    delete: JSONObject | None = Field(
+        None, description="Sink options for deletes (default: `deliver`, with the message's event `delete`)."
+    )
+    delete_events: list[str] = Field(default_factory=lambda: ["delete"], description="Events that mean a delete.")
+    read: SubscriberRead | None = None
+    inbound: str | None = Field(None, description="JSONata: the system's record -> the entity's (default: as is).")
+    outbound: str | None = Field(None, description="JSONata: the entity's record -> the system's (default: as is).")
+    on_error: OnError | None = Field(None, description="Retries and owner of deliveries to this system.")
+
+
 class Entity(Strict):
     key: str | list[str]
     schema_: JSONObject | str = Field(default_factory=dict, alias="schema")
@@ -88,6 +122,9 @@ class Entity(Strict):
     fields: dict[str, FieldRule] = Field(default_factory=dict)
     local: dict[str, list[str]] = Field(default_factory=dict)
     mode: Literal["interact", "integrate"] = "interact"
+    subscribers: dict[str, Subscriber] = Field(
+        default_factory=dict, description="Systems that keep a copy of this entity, by system name."
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -220,10 +257,26 @@ class Gain(Strict):
 
 
 class FlowTest(Strict):
+    """One example run of a flow (`interlace test`): the systems are in-memory fakes."""
+
     name: str | None = None
     given: JSON
-    expect: JSON = None
-    expect_exception: str | None = None
+    event: str | None = Field(None, description="The event of the message (default: the trigger's).")
+    expect: JSON = Field(
+        None,
+        description="The body the deliveries receive (a list when a split yields several; null: none).",
+    )
+    expect_exception: str | None = Field(
+        None, description="Text in the error (or its class name) the flow must fail with."
+    )
+    expect_steps: dict[str, JSON] = Field(
+        default_factory=dict,
+        description="The body after a step, by its position (0, 1, ...) or its kind when unique (map).",
+    )
+    expect_deliveries: dict[str, list[JSON]] = Field(
+        default_factory=dict, description="What each system would receive, by system name."
+    )
+    expect_routed: str | None = Field(None, description="The flow a route step hands the message to.")
 
 
 class Flow(Strict):

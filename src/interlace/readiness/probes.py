@@ -1,0 +1,47 @@
+"""Unreachable systems: a live probe of each system (`Connector.probe()`), all at once, each with a
+short timeout. Systems whose secrets are not set here are skipped (see `secret-unset`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from interlace.connectors import registry
+from interlace.readiness.context import Context
+from interlace.readiness.finding import Finding
+
+DEFAULT_TIMEOUT = 3.0
+
+
+def check(ctx: Context, timeout: float = DEFAULT_TIMEOUT) -> list[Finding]:
+    skipped = {loc[1] for places in ctx.unset_secrets.values() for loc in places if loc[:1] == ("systems",)}
+    names = [n for n in ctx.loaded.config.systems if n not in skipped and n in ctx.loaded.system_settings]
+    problems = asyncio.run(_probe_all(ctx, names, timeout))
+    return [
+        ctx.finding("system-unreachable", ("systems", name), f"system {name!r} did not answer: {problem}")
+        for name, problem in zip(names, problems, strict=True)
+        if problem is not None
+    ]
+
+
+async def _probe_all(ctx: Context, names: list[str], timeout: float) -> list[str | None]:
+    return list(await asyncio.gather(*(_probe(ctx, n, timeout) for n in names)))
+
+
+async def _probe(ctx: Context, name: str, timeout: float) -> str | None:
+    system = ctx.loaded.config.systems[name]
+    cls = registry.get(system.connector)
+    if cls is None:
+        return None
+    connector = cls(name, ctx.loaded.system_settings[name])
+    try:
+        await asyncio.wait_for(connector.probe(), timeout)
+    except TimeoutError:
+        return f"no answer within {timeout:g}s"
+    except Exception as exc:  # any failure of a plugin's probe is a finding, not a crash
+        return str(exc) or type(exc).__name__
+    finally:
+        try:
+            await asyncio.wait_for(connector.close(), timeout)
+        except Exception:  # closing a connection that never opened may fail too
+            pass
+    return None

@@ -1,0 +1,23 @@
+"""In-memory twins of the systems a flow delivers to: they record what would be delivered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from interlace.connectors.base import Sink
+from interlace.message import Message
+from interlace.types import JSON
+
+
+@dataclass
+class MemorySink(Sink):
+    """Stands in for one system: every delivery is kept, nothing leaves the process."""
+
+    system: str
+    received: list[JSON] = field(default_factory=list)
+    delivery_ids: list[str] = field(default_factory=list)
+
+    async def deliver(self, message: Message, delivery_id: str) -> JSON:
+        self.received.append(message.body)
+        self.delivery_ids.append(delivery_id)
+        return {"fake": self.system}
