@@ -1,0 +1,192 @@
+"""Watches a folder and hands each complete file to the hub record by record.
+
+A file is taken once it is complete (stable size and mtime across two polls, or a marker file).
+Its records are submitted in batches; each batch stores the cursor (file, fingerprint, last
+record number) in the same transaction, so after a crash the file resumes after the last stored
+record, and each record's idempotency key makes a re-read record a no-op. Bad records are
+appended (fsynced) to a hidden log in error/ as they are met; when the file is done they are
+written to `error/<name>` (their raw bytes, after the CSV header if any) with
+`error/<name>.report.json`, and the file
+moves to `archive/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fnmatch
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from interlace.connectors.base import Incoming, Ingress, Source
+from interlace.connectors.files.folder import TEMP_PREFIX, Entry, Folder
+from interlace.connectors.files.settings import FilesSourceOptions
+from interlace.formats.base import Codec, Record, jsonable
+from interlace.types import JSONObject
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(entry: Entry) -> str:
+    """Tells two versions of a file with the same name apart (a nightly `export.csv`)."""
+    return f"{entry.size:x}-{entry.mtime_ns:x}"
+
+
+def _take(records: Iterator[Record], count: int) -> list[Record]:
+    out = []
+    for record in records:
+        out.append(record)
+        if len(out) >= count:
+            break
+    return out
+
+
+class FolderSource(Source):
+    def __init__(self, system: str, flow: str, folder: Folder, codec: Codec, options: FilesSourceOptions) -> None:
+        self.system = system
+        self.flow = flow
+        self.folder = folder
+        self.codec = codec
+        self.options = options
+        self.cursor_name = f"files:{system}:{flow}"
+        self._seen: dict[str, tuple[int, int]] = {}
+
+    async def run(self, ingress: Ingress) -> None:
+        self.folder.bind(asyncio.get_running_loop())
+        await asyncio.to_thread(self._prepare)
+        cursor = await ingress.load_cursor(self.cursor_name)
+        if isinstance(cursor, dict):
+            entry = await asyncio.to_thread(self.folder.stat, str(cursor.get("file")))
+            if entry is not None and fingerprint(entry) == cursor.get("fingerprint"):
+                log.info("resuming %s after record %s", entry.name, cursor.get("record"))
+                await self.process(ingress, entry, int(cursor.get("record") or 0))
+        while True:
+            await self.poll(ingress)
+            await asyncio.sleep(self.options.poll_interval)
+
+    def _prepare(self) -> None:
+        self.folder.ensure()
+        self.folder.ensure(self.options.archive)
+        self.folder.ensure(self.options.error)
+
+    async def poll(self, ingress: Ingress) -> int:
+        """Process every file that is complete now; returns how many."""
+        ready = await asyncio.to_thread(self.ready)
+        for entry in ready:
+            await self.process(ingress, entry, 0)
+        return len(ready)
+
+    def ready(self) -> list[Entry]:
+        """The complete files, oldest name first."""
+        entries = self.folder.list()
+        names = {e.name for e in entries}
+        marker = self.options.marker_suffix
+        out = []
+        seen: dict[str, tuple[int, int]] = {}
+        for entry in entries:
+            if entry.name.startswith(TEMP_PREFIX) or entry.name.endswith(marker):
+                continue
+            if not fnmatch.fnmatchcase(entry.name, self.options.pattern):
+                continue
+            if self.options.complete == "marker":
+                if entry.name + marker in names:
+                    out.append(entry)
+                continue
+            now = (entry.size, entry.mtime_ns)
+            seen[entry.name] = now
+            if self._seen.get(entry.name) == now:
+                out.append(entry)
+        self._seen = seen
+        return out
+
+    async def process(self, ingress: Ingress, entry: Entry, after: int) -> None:
+        """Submit the file's records numbered above `after`, then archive it."""
+        name = entry.name
+        mark = fingerprint(entry)
+        log_name = f"{self.options.error}/.{name}.{mark}.log"
+        log.info("%s: reading %d bytes%s", name, entry.size, f" after record {after}" if after else "")
+        submitted = failed = 0
+        stream = await asyncio.to_thread(self.folder.open_read, name)
+        try:
+            records = self.codec.read(stream, name=name)
+            while batch := await asyncio.to_thread(_take, records, self.options.batch_size):
+                items: list[Incoming] = []
+                bad: list[Record] = []
+                for record in batch:
+                    if record.number <= after:
+                        continue
+                    if record.error is not None:
+                        bad.append(record)
+                    else:
+                        items.append(self._incoming(name, mark, record))
+                if not items and not bad:
+                    continue
+                if bad:
+                    await asyncio.to_thread(self.folder.append, log_name, _error_lines(bad))
+                cursor = {"file": name, "fingerprint": mark, "record": batch[-1].number}
+                await ingress.submit(self.flow, items, cursor=(self.cursor_name, cursor))
+                submitted, failed = submitted + len(items), failed + len(bad)
+        finally:
+            await asyncio.to_thread(stream.close)
+        await asyncio.to_thread(self._finish, name, log_name)
+        log.info("%s: %d records submitted, %d bad, archived", name, submitted, failed)
+
+    def _incoming(self, name: str, mark: str, record: Record) -> Incoming:
+        body: JSONObject = jsonable(record.value)
+        key = None
+        if self.options.key_field is not None and body.get(self.options.key_field) is not None:
+            key = str(body[self.options.key_field])
+        return Incoming(
+            body=body,
+            event=self.options.event,
+            key=key,
+            headers={"file": name, "record": str(record.number)},
+            idempotency_key=f"{name}:{mark}:{record.number}",
+        )
+
+    def _finish(self, name: str, log_name: str) -> None:
+        logged = self.folder.read_bytes(log_name)
+        if logged is not None:
+            failed = _read_log(logged)
+            with self.folder.open_read(name) as stream:
+                raw = self.codec.preamble(stream)
+            raws = [f.pop("raw", None) for f in failed]
+            raw += b"".join(base64.b64decode(r) for r in raws if r is not None)
+            report = {"file": name, "failed": len(failed), "records": failed}
+            self.folder.write_bytes(f"{self.options.error}/{name}", raw)
+            self.folder.write_bytes(f"{self.options.error}/{name}.report.json", json.dumps(report, indent=2).encode())
+            self.folder.remove(log_name)
+            log.warning("%s: %d bad records kept in %s/", name, len(failed), self.options.error)
+        self.folder.move(name, f"{self.options.archive}/{name}")
+        if self.options.complete == "marker":
+            self.folder.remove(name + self.options.marker_suffix)
+
+
+def _error_lines(bad: list[Record]) -> bytes:
+    lines = []
+    for record in bad:
+        assert record.error is not None
+        entry: dict[str, Any] = {
+            "record": record.number,
+            "offset": record.error.offset,
+            "field": record.error.field,
+            "message": record.error.reason,
+            "raw": base64.b64encode(record.raw).decode() if record.raw is not None else None,
+        }
+        lines.append(json.dumps(entry) + "\n")
+    return "".join(lines).encode()
+
+
+def _read_log(data: bytes) -> list[dict[str, Any]]:
+    """The logged failures, once each (a resumed file may log a record twice), in order."""
+    by_record: dict[int, dict[str, Any]] = {}
+    for line in data.splitlines():
+        if line.strip():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash; the record is logged again on resume
+            by_record[int(entry["record"])] = entry
+    return [by_record[n] for n in sorted(by_record)]

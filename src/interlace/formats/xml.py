@@ -1,0 +1,171 @@
+"""XML: records are the elements found at a path (`orders/order`), streamed with iterparse.
+
+Parsing goes through defusedxml: DTDs, entity declarations and external references are refused,
+so no entity is ever expanded. Each record element becomes an object: attributes as `@name`,
+child elements by local name (a repeated child becomes a list), text beside children as `#text`,
+and a leaf element as its text ("" when empty). Namespaces are matched and named by local name.
+Every value read is a string; writing turns numbers and decimals into their text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO, Literal
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from pydantic import field_validator
+
+from interlace.connectors.base import Options
+from interlace.errors import ParseError
+from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.types import JSON, JSONObject
+
+
+class XmlFormat(Options):
+    """`format: {type: xml, record_path: orders/order}`."""
+
+    type: Literal["xml"] = "xml"
+    record_path: str
+    """Slash-separated element names from the root to a record element; `*` matches any name."""
+    encoding: str = "utf-8"
+    """Used when writing; reading follows the document's own declaration."""
+
+    @field_validator("record_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        parts = [p for p in value.strip("/").split("/") if p]
+        if not parts:
+            raise ValueError("record_path must name at least the record element")
+        return "/".join(parts)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _matches(path: list[str], pattern: list[str]) -> bool:
+    return len(path) == len(pattern) and all(p == "*" or p == t for t, p in zip(path, pattern, strict=True))
+
+
+def element_value(elem: Element) -> JSON:
+    """An element as JSON: text for a bare leaf, otherwise an object."""
+    children = list(elem)
+    if not children and not elem.attrib:
+        return elem.text or ""
+    out: dict[str, Any] = {f"@{_local(k)}": v for k, v in elem.attrib.items()}
+    repeated: set[str] = set()
+    for child in children:
+        key = _local(child.tag)
+        value = element_value(child)
+        if key in repeated:
+            out[key].append(value)
+        elif key in out:
+            out[key] = [out[key], value]
+            repeated.add(key)
+        else:
+            out[key] = value
+    text = (elem.text or "").strip()
+    if text:
+        out["#text"] = text
+    return out
+
+
+class XmlCodec(Codec):
+    def __init__(self, config: XmlFormat) -> None:
+        self.config = config
+        self.pattern = config.record_path.split("/")
+
+    def read(self, stream: BinaryIO, *, name: str = "<stream>") -> Iterator[Record]:
+        from xml.etree.ElementTree import ParseError as XmlSyntaxError
+
+        from defusedxml import DefusedXmlException
+        from defusedxml.ElementTree import iterparse
+
+        path: list[str] = []
+        parents: list[Element] = []
+        number = 0
+        events = iterparse(stream, events=("start", "end"))
+        try:
+            for event, elem in events:
+                if event == "start":
+                    path.append(_local(elem.tag))
+                    parents.append(elem)
+                    continue
+                matched = _matches(path, self.pattern)
+                path.pop()
+                parents.pop()
+                if matched:
+                    number += 1
+                    value = element_value(elem)
+                    yield Record(number, None, value if isinstance(value, dict) else {"#text": value})
+                    if parents:
+                        parents[-1].remove(elem)  # keep memory flat: drop what was handed out
+                    elem.clear()
+        except XmlSyntaxError as exc:
+            line, column = getattr(exc, "position", (None, None))
+            reason = f"malformed XML at line {line}, column {column}: {exc}"
+            yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1))
+        except (DefusedXmlException, ValueError) as exc:
+            reason = f"refused XML: {type(exc).__name__}: {exc}"
+            yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1))
+
+    def writer(self, stream: BinaryIO) -> RecordWriter:
+        return _XmlWriter(self, stream)
+
+
+def _text(value: JSON) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fill(elem: Element, value: JSON) -> None:
+    if not isinstance(value, dict):
+        elem.text = _text(value)
+        return
+    for key, item in value.items():
+        if key.startswith("@"):
+            elem.set(key[1:], _text(item))
+        elif key == "#text":
+            elem.text = _text(item)
+        elif isinstance(item, list):
+            for each in item:
+                _fill(SubElement(elem, key), each)
+        else:
+            _fill(SubElement(elem, key), item)
+
+
+class _XmlWriter(RecordWriter):
+    def __init__(self, codec: XmlCodec, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._encoding = codec.config.encoding
+        parts = codec.pattern
+        if any(p == "*" for p in parts):
+            raise ValueError("cannot write XML to a record_path with '*' in it")
+        self._wrappers = parts[:-1]
+        self._tag = parts[-1]
+        self._started = False
+        self._closed = False
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            head = f'<?xml version="1.0" encoding="{self._encoding}"?>\n'
+            head += "".join(f"<{w}>" for w in self._wrappers) + "\n"
+            self._stream.write(head.encode(self._encoding))
+
+    def write(self, record: JSONObject) -> None:
+        self._start()
+        elem = Element(self._tag)
+        _fill(elem, record)
+        self._stream.write(tostring(elem, encoding="unicode").encode(self._encoding, "xmlcharrefreplace") + b"\n")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._start()
+        tail = "".join(f"</{w}>" for w in reversed(self._wrappers)) + "\n"
+        self._stream.write(tail.encode(self._encoding))
