@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 
 from interlace.backends import open_backend
-from interlace.backends.base import Backend, NewWork, Settle, TraceEntry
+from interlace.backends.base import (
+    Backend,
+    FieldSource,
+    GoldenChange,
+    GoldenRecord,
+    GoldenWrite,
+    NewWork,
+    ParkedException,
+    Settle,
+    TraceEntry,
+)
 from interlace.message import Message
 
 BACKENDS = ["sqlite"]
@@ -140,3 +150,94 @@ async def test_trace_covers_derived_messages(backend: Backend) -> None:
     await backend.settle([Settle(item, [split])])
     assert [t.message_id for t in await backend.trace(child.id)] == [parent.id, child.id]
     assert [t.message_id for t in await backend.trace(parent.id)] == [parent.id, child.id]
+
+
+# -- golden records (entities in integrate mode) ----------------------------------------
+
+
+def golden_write(
+    key: str, values: dict[str, object], version: int, change_id: str, *, release_held: bool = False
+) -> GoldenWrite:
+    record = GoldenRecord(
+        "customer",
+        key,
+        dict(values),
+        {f: FieldSource("crm", 1.0, change_id) for f in values},
+        sent={"erp": {f: [v] for f, v in values.items()}},
+        version=version + 1,
+        seen={"crm": 1.0},
+    )
+    change = GoldenChange("customer", key, change_id, "crm", "applied")
+    return GoldenWrite(record, version, change, release_held=release_held)
+
+
+async def test_golden_write_read_page_and_history(backend: Backend) -> None:
+    assert await backend.golden("customer", ["a@x"]) == {}
+    assert await backend.write_golden([golden_write("a@x", {"name": "A"}, 0, "m1")], cursor=("bf", {"k": "a@x"}))
+    assert await backend.write_golden([golden_write("b@x", {"name": "B"}, 0, "m2")])
+    found = await backend.golden("customer", ["a@x", "b@x", "c@x"])
+    assert sorted(found) == ["a@x", "b@x"]
+    a = found["a@x"]
+    assert (a.values, a.version, a.status, a.provenance["name"]) == (
+        {"name": "A"},
+        1,
+        "complete",
+        FieldSource("crm", 1.0, "m1"),
+    )
+    assert (a.sent, a.seen) == ({"erp": {"name": ["A"]}}, {"crm": 1.0})
+    assert await backend.load_cursor("bf") == {"k": "a@x"}
+    assert [r.key for r in await backend.golden_page("customer", None, 10)] == ["a@x", "b@x"]
+    assert [r.key for r in await backend.golden_page("customer", "a@x", 10)] == ["b@x"]
+    [line] = await backend.golden_history("customer", "a@x")
+    assert (line.change_id, line.kind, line.system) == ("m1", "applied", "crm")
+    assert [c.key for c in await backend.golden_history("customer", prefix="m")] == ["a@x", "b@x"]
+    assert await backend.golden_history("customer", prefix="backfill:") == []
+
+
+async def test_golden_write_is_refused_on_a_moved_version_and_skipped_when_applied(backend: Backend) -> None:
+    assert await backend.write_golden([golden_write("a@x", {"name": "A"}, 0, "m1")])
+    assert not await backend.write_golden([golden_write("a@x", {"name": "stale"}, 0, "m2")]), "version moved"
+    assert await backend.write_golden([golden_write("a@x", {"name": "again"}, 0, "m1")]), "applied: skipped"
+    assert (await backend.golden("customer", ["a@x"]))["a@x"].values == {"name": "A"}
+    assert [c.change_id for c in await backend.golden_history("customer", "a@x")] == ["m1"]
+
+
+async def test_settle_with_golden_outputs_and_exceptions_in_one_transaction(backend: Backend) -> None:
+    m = msg("customer:from:crm")
+    await backend.enqueue([NewWork(m)])
+    [item] = await backend.lease("w", 1, 30)
+    out = m.child("to:erp", {"email": "a@x"}, flow="customer:to:erp")
+    held = ParkedException(m, 1, "sync:customer", "sales", "missing name", hold=("customer", "a@x"))
+    write = golden_write("a@x", {"email": "a@x"}, 0, m.id)
+    assert await backend.settle([Settle(item, outputs=[NewWork(out)], golden=[write], exceptions=[held])]) == [True]
+    [exc] = await backend.exceptions(owner="sales")
+    assert (exc.reason, exc.stage, exc.position) == ("missing name", "sync:customer", 1)
+    [nxt] = await backend.lease("w", 1, 30)
+    assert nxt.message.id == out.id
+    await backend.settle([Settle(nxt)])
+
+    # the same change again (a redelivery): acked, nothing applied twice
+    await backend.enqueue([NewWork(m)])
+    [again] = await backend.lease("w", 1, 30)
+    dup = golden_write("a@x", {"email": "a@x"}, 1, m.id)
+    assert await backend.settle([Settle(again, outputs=[NewWork(out)], golden=[dup])]) == [True]
+    assert await backend.pending() == 0, "a duplicate change enqueues nothing"
+
+    # a later complete change releases the held exception
+    release = golden_write("a@x", {"email": "a@x", "name": "A"}, 1, "m-later", release_held=True)
+    assert await backend.write_golden([release])
+    assert await backend.exceptions(owner="sales") == []
+    assert [e.id for e in await backend.exceptions(status="resolved")] == [exc.id]
+
+
+async def test_settle_with_a_stale_golden_read_runs_the_item_again(backend: Backend) -> None:
+    m = msg("customer:from:crm")
+    await backend.enqueue([NewWork(m)])
+    [item] = await backend.lease("w", 1, 30)
+    assert await backend.write_golden([golden_write("a@x", {"name": "first"}, 0, "other")])
+    stale = golden_write("a@x", {"name": "mine"}, 0, m.id)
+    out = m.child("to:erp", {}, flow="customer:to:erp")
+    assert await backend.settle([Settle(item, outputs=[NewWork(out)], golden=[stale])]) == [False]
+    [back] = await backend.lease("w", 5, 30)
+    assert back.id == item.id and back.attempts == 0, "due again at once, not counted as a failure"
+    assert (await backend.golden("customer", ["a@x"]))["a@x"].values == {"name": "first"}

@@ -20,6 +20,7 @@ from interlace.types import JSON
 TraceStatus = Literal[
     "ok", "filtered", "routed", "split", "retry", "failed", "received", "retried", "discarded"
 ]
+GoldenStatus = Literal["complete", "incomplete", "deleted", "merged"]
 
 
 @dataclass
@@ -69,9 +70,80 @@ class ExceptionRecord:
     stage: str
     owner: str | None
     reason: str
-    status: Literal["open", "retried", "discarded"]
+    status: Literal["open", "retried", "discarded", "resolved"]
     created_at: float
     history: list[TraceEntry] = field(default_factory=list)
+
+
+@dataclass
+class FieldSource:
+    """Where a golden record's field value came from."""
+
+    system: str
+    at: float
+    message_id: str
+
+
+@dataclass
+class GoldenRecord:
+    """The hub's combined record for one key of an entity (integrate mode).
+
+    `provenance` names, per field, the system, time and message of its value; `sent` lists, per
+    system and field, values the hub wrote to that system and has not yet seen come back (so that
+    their echo is recognised); `seen` says when each system last reported the record (so that a
+    report overtaken by a later one is recognised); `version` grows by one with every write."""
+
+    entity: str
+    key: str
+    values: dict[str, JSON] = field(default_factory=dict)
+    provenance: dict[str, FieldSource] = field(default_factory=dict)
+    sent: dict[str, dict[str, list[JSON]]] = field(default_factory=dict)
+    status: GoldenStatus = "complete"
+    version: int = 0
+    merged_into: str | None = None
+    updated_at: float = 0.0
+    seen: dict[str, float] = field(default_factory=dict)
+    """When each system's latest report of this record was taken: an older one is stale."""
+
+
+@dataclass
+class GoldenChange:
+    """One line of a golden record's history: what a change did (`kind`: applied, conflict, held,
+    echo, deleted, merged, backfill) and its details. `change_id` makes a change apply once."""
+
+    entity: str
+    key: str
+    change_id: str
+    system: str
+    kind: str
+    detail: dict[str, JSON] = field(default_factory=dict)
+    at: float = 0.0
+    id: int = 0
+
+
+@dataclass
+class GoldenWrite:
+    """A new state of a golden record, written only if the stored one still has
+    `expected_version` (0: none stored) and `change.change_id` was never applied."""
+
+    record: GoldenRecord
+    expected_version: int
+    change: GoldenChange
+    release_held: bool = False
+    """Resolve the record's open `hold` exceptions: its missing data has arrived."""
+
+
+@dataclass
+class ParkedException:
+    """An exception parked alongside a settle (a conflict, a held record). With `hold`
+    (entity, key), it is resolved when a later write of that record sets `release_held`."""
+
+    message: Message
+    position: int
+    stage: str
+    owner: str | None
+    reason: str
+    hold: tuple[str, str] | None = None
 
 
 @dataclass
@@ -80,7 +152,12 @@ class Settle:
     - done: ack it, enqueue `outputs`;
     - retry_at: keep it, run again at that time with attempts + 1;
     - park: move it to the exceptions with `owner` and `reason` (`message`/`position` say where it
-      failed, which may be a later step than the item's own position)."""
+      failed, which may be a later step than the item's own position).
+
+    A done item may also write `golden` records and park extra `exceptions`, in the same
+    transaction. When a golden write finds its record changed since it was read, nothing is
+    applied and the item is due again at once (settle answers False); when its change was
+    already applied, the item is just acked."""
 
     item: WorkItem
     traces: list[TraceEntry] = field(default_factory=list)
@@ -93,6 +170,8 @@ class Settle:
     position: int | None = None
     stage: str | None = None
     delivered: int = 0
+    golden: list[GoldenWrite] = field(default_factory=list)
+    exceptions: list[ParkedException] = field(default_factory=list)
 
 
 @dataclass
@@ -161,3 +240,31 @@ class Backend(ABC):
     @abstractmethod
     async def pending(self) -> int:
         """Work items not yet settled."""
+
+    # -- golden records (entities in integrate mode) ------------------------------------
+    @abstractmethod
+    async def golden(self, entity: str, keys: Sequence[str]) -> dict[str, GoldenRecord]:
+        """The stored records of these keys (absent keys are left out)."""
+
+    @abstractmethod
+    async def golden_page(self, entity: str, after: str | None, limit: int) -> list[GoldenRecord]:
+        """Up to `limit` records in key order, after key `after` (None: from the first)."""
+
+    @abstractmethod
+    async def write_golden(
+        self,
+        writes: Sequence[GoldenWrite],
+        *,
+        outputs: Sequence[NewWork] = (),
+        cursor: tuple[str, JSON] | None = None,
+    ) -> bool:
+        """Apply every write, enqueue `outputs` and store `cursor`, all in one transaction; or
+        nothing at all (False) when a record's version moved. A write whose change was already
+        applied is skipped; when all were, nothing else is done either (True)."""
+
+    @abstractmethod
+    async def golden_history(
+        self, entity: str, key: str | None = None, *, kind: str | None = None, prefix: str | None = None
+    ) -> list[GoldenChange]:
+        """History lines, oldest first: of one key or all, of one kind or all, and only those
+        whose change id starts with `prefix` when given."""

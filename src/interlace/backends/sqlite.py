@@ -22,8 +22,13 @@ from typing import Any, TypeVar
 from interlace.backends.base import (
     Backend,
     ExceptionRecord,
+    FieldSource,
     FlowCounts,
+    GoldenChange,
+    GoldenRecord,
+    GoldenWrite,
     NewWork,
+    ParkedException,
     Settle,
     TraceEntry,
     WorkItem,
@@ -82,6 +87,30 @@ CREATE TABLE IF NOT EXISTS flow_counts (
     delivered INTEGER NOT NULL DEFAULT 0,
     exceptions INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS golden (
+    entity TEXT NOT NULL,
+    key TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    data TEXT NOT NULL,
+    merged_into TEXT,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (entity, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS golden_history (
+    id INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    key TEXT NOT NULL,
+    change_id TEXT NOT NULL,
+    system TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS golden_history_change ON golden_history (entity, change_id);
+CREATE INDEX IF NOT EXISTS golden_history_key ON golden_history (entity, key);
+CREATE TABLE IF NOT EXISTS golden_held (exception_id INTEGER PRIMARY KEY, entity TEXT NOT NULL, key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS golden_held_key ON golden_held (entity, key);
 """
 
 _MAX_GROUP = 1000
@@ -93,6 +122,23 @@ def _dump(value: JSON) -> str | None:
 
 def _load(text: str | None) -> JSON:
     return None if text is None else json.loads(text)
+
+
+def _record_data(r: GoldenRecord) -> str:
+    provenance = {f: [p.system, p.at, p.message_id] for f, p in r.provenance.items()}
+    return json.dumps({"values": r.values, "provenance": provenance, "sent": r.sent, "seen": r.seen}, default=str)
+
+
+def _record(entity: str, key: str, version: int, status: Any, data: str, merged_into: str | None,
+            updated_at: float) -> GoldenRecord:  # fmt: skip
+    d = json.loads(data)
+    provenance = {f: FieldSource(*p) for f, p in d["provenance"].items()}
+    return GoldenRecord(
+        entity, key, d["values"], provenance, d["sent"], status, version, merged_into, updated_at, d.get("seen", {})
+    )
+
+
+_GOLDEN_COLUMNS = "entity, key, version, status, data, merged_into, updated_at"
 
 
 def correlation_of(message_id: str) -> str:
@@ -325,6 +371,20 @@ class SqliteBackend(Backend):
                     done.append(False)
                     continue
                 flow = s.item.message.flow
+                todo: list[GoldenWrite] = []
+                if s.golden:
+                    fresh, todo = self._check_golden(conn, s.golden)
+                    if not fresh:  # another change of the record came first: run again on the new one
+                        conn.execute(
+                            "UPDATE work SET available_at = ?, lease_owner = NULL WHERE id = ?", (now, s.item.id)
+                        )
+                        self._wake = True
+                        done.append(False)
+                        continue
+                    if not todo:  # this change was applied before: its effects are already stored
+                        conn.execute("DELETE FROM work WHERE id = ?", (s.item.id,))
+                        done.append(True)
+                        continue
                 if s.retry_at is not None:
                     conn.execute(
                         "UPDATE work SET attempts = attempts + 1, available_at = ?, lease_owner = NULL"
@@ -335,27 +395,150 @@ class SqliteBackend(Backend):
                     conn.execute("DELETE FROM work WHERE id = ?", (s.item.id,))
                 if s.park:
                     msg = s.message or s.item.message
-                    conn.execute(
-                        "INSERT INTO exceptions (message_id, flow, position, stage, owner, reason, message,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            msg.id,
-                            msg.flow,
-                            s.position if s.position is not None else s.item.position,
-                            s.stage or "",
-                            s.owner,
-                            s.reason or "failed",
-                            msg.model_dump_json(),
-                            now,
-                        ),
-                    )
+                    position = s.position if s.position is not None else s.item.position
+                    self._park(conn, ParkedException(msg, position, s.stage or "", s.owner, s.reason or "failed"), now)
                     self._count(conn, flow, "exceptions")
+                self._apply_golden(conn, todo, now)
+                for parked in s.exceptions:
+                    self._park(conn, parked, now)
+                    self._count(conn, parked.message.flow, "exceptions")
                 self._insert_work(conn, s.outputs, now)
                 self._insert_traces(conn, s.traces)
                 if s.delivered:
                     self._count(conn, flow, "delivered", s.delivered)
                 done.append(True)
             return done
+
+        return await self._run(op)
+
+    @staticmethod
+    def _park(conn: sqlite3.Connection, p: ParkedException, now: float) -> None:
+        msg = p.message
+        cur = conn.execute(
+            "INSERT INTO exceptions (message_id, flow, position, stage, owner, reason, message,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (msg.id, msg.flow, p.position, p.stage, p.owner, p.reason, msg.model_dump_json(), now),
+        )
+        if p.hold is not None:
+            conn.execute(
+                "INSERT INTO golden_held (exception_id, entity, key) VALUES (?, ?, ?)", (cur.lastrowid, *p.hold)
+            )
+
+    # -- golden records ----------------------------------------------------------------
+    @staticmethod
+    def _check_golden(conn: sqlite3.Connection, writes: Sequence[GoldenWrite]) -> tuple[bool, list[GoldenWrite]]:
+        """(every record is still at its expected version, the writes whose change is new)."""
+        todo = []
+        for w in writes:
+            r = w.record
+            seen = conn.execute(
+                "SELECT 1 FROM golden_history WHERE entity = ? AND change_id = ?", (r.entity, w.change.change_id)
+            ).fetchone()
+            if seen is not None:
+                continue
+            row = conn.execute("SELECT version FROM golden WHERE entity = ? AND key = ?", (r.entity, r.key)).fetchone()
+            if (row[0] if row is not None else 0) != w.expected_version:
+                return False, []
+            todo.append(w)
+        return True, todo
+
+    @staticmethod
+    def _apply_golden(conn: sqlite3.Connection, writes: Sequence[GoldenWrite], now: float) -> None:
+        for w in writes:
+            r, c = w.record, w.change
+            conn.execute(
+                f"INSERT INTO golden ({_GOLDEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (entity, key) DO UPDATE SET version = excluded.version, status = excluded.status,"
+                " data = excluded.data, merged_into = excluded.merged_into, updated_at = excluded.updated_at",
+                (r.entity, r.key, r.version, r.status, _record_data(r), r.merged_into, r.updated_at or now),
+            )
+            conn.execute(
+                "INSERT INTO golden_history (entity, key, change_id, system, kind, detail, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (r.entity, r.key, c.change_id, c.system, c.kind, json.dumps(c.detail, default=str), c.at or now),
+            )
+            if w.release_held:
+                conn.execute(
+                    "UPDATE exceptions SET status = 'resolved', resolved_at = ? WHERE status = 'open' AND id IN"
+                    " (SELECT exception_id FROM golden_held WHERE entity = ? AND key = ?)",
+                    (now, r.entity, r.key),
+                )
+                conn.execute("DELETE FROM golden_held WHERE entity = ? AND key = ?", (r.entity, r.key))
+
+    async def golden(self, entity: str, keys: Sequence[str]) -> dict[str, GoldenRecord]:
+        def op(conn: sqlite3.Connection) -> dict[str, GoldenRecord]:
+            found: dict[str, GoldenRecord] = {}
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                rows = conn.execute(
+                    f"SELECT {_GOLDEN_COLUMNS} FROM golden WHERE entity = ? AND key IN ({', '.join('?' * len(chunk))})",
+                    (entity, *chunk),
+                ).fetchall()
+                for row in rows:
+                    found[row[1]] = _record(*row)
+            return found
+
+        return await self._run(op)
+
+    async def golden_page(self, entity: str, after: str | None, limit: int) -> list[GoldenRecord]:
+        def op(conn: sqlite3.Connection) -> list[GoldenRecord]:
+            rows = conn.execute(
+                f"SELECT {_GOLDEN_COLUMNS} FROM golden WHERE entity = ? AND key > ? ORDER BY key LIMIT ?",
+                (entity, after if after is not None else "", limit),
+            ).fetchall()
+            return [_record(*row) for row in rows]
+
+        return await self._run(op)
+
+    async def write_golden(
+        self,
+        writes: Sequence[GoldenWrite],
+        *,
+        outputs: Sequence[NewWork] = (),
+        cursor: tuple[str, JSON] | None = None,
+    ) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            now = time.time()
+            fresh, todo = self._check_golden(conn, writes)
+            if not fresh:
+                return False
+            if writes and not todo:  # every change was applied before, with its outputs
+                return True
+            self._apply_golden(conn, todo, now)
+            self._insert_work(conn, outputs, now)
+            for w in outputs:
+                self._count(conn, w.message.flow, "received")
+            if cursor is not None:
+                conn.execute(
+                    "INSERT INTO cursors (name, value, at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at",
+                    (cursor[0], _dump(cursor[1]), now),
+                )
+            return True
+
+        return await self._run(op)
+
+    async def golden_history(
+        self, entity: str, key: str | None = None, *, kind: str | None = None, prefix: str | None = None
+    ) -> list[GoldenChange]:
+        def op(conn: sqlite3.Connection) -> list[GoldenChange]:
+            clauses, args = ["entity = ?"], [entity]
+            if key is not None:
+                clauses.append("key = ?")
+                args.append(key)
+            if kind is not None:
+                clauses.append("kind = ?")
+                args.append(kind)
+            if prefix is not None:
+                clauses.append("substr(change_id, 1, ?) = ?")
+                args += [str(len(prefix)), prefix]
+            rows = conn.execute(
+                "SELECT entity, key, change_id, system, kind, detail, at, id FROM golden_history"
+                f" WHERE {' AND '.join(clauses)} ORDER BY id",
+                args,
+            ).fetchall()
+            return [GoldenChange(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
 
         return await self._run(op)
 

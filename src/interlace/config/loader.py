@@ -26,6 +26,7 @@ from interlace.config.models import (
 )
 from interlace.config.secrets import SecretMissing, resolve_string
 from interlace.connectors import registry
+from interlace.entities.checks import check_entities
 from interlace.errors import ConfigError, ConfigProblem, MappingError
 from interlace.mapping.jsonata import compile_expression
 from interlace.types import JSON, JSONObject
@@ -247,6 +248,7 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
         owner = flow.on_error.owner
         if owner is not None and owner not in cfg.owners:
             check.add((*floc, "on_error", "owner"), f"no owner named {owner!r}")
+    check_entities(loaded, check, connector_of)
 
 
 def _entity_systems(name: str, entity: Any) -> list[tuple[Path_, str]]:

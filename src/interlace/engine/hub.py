@@ -20,6 +20,7 @@ from interlace.engine.ingress import HubIngress
 from interlace.engine.schedule import run_schedule
 from interlace.engine.steps import build_step
 from interlace.engine.worker import Worker
+from interlace.entities.flows import compile_entity_flows
 
 log = logging.getLogger("interlace.hub")
 
@@ -45,6 +46,7 @@ class Hub:
                 for i, d in enumerate(flow.deliver)
             ]
             self.flows[name] = CompiledFlow(name, flow, steps, deliveries)
+        self.flows.update(compile_entity_flows(loaded, self.connectors, self.backend))
         self.ingress = HubIngress(self.backend, self.flows, trace=cfg.hub.trace)
         limits = {name: asyncio.Semaphore(s.concurrency) for name, s in cfg.systems.items()}
         self.worker = Worker(

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from interlace.backends.base import GoldenWrite, NewWork, ParkedException
 from interlace.config.models import (
     FilterStep,
     MapStep,
@@ -47,7 +48,18 @@ class Route:
     flow: str
 
 
-Outcome = Continue | Drop | Split | Route
+@dataclass
+class Effects:
+    """The message's run ends here with these effects, committed together with its ack in one
+    transaction: new work, golden record writes, parked exceptions. `summary` goes to the trace."""
+
+    outputs: list[NewWork] = field(default_factory=list)
+    golden: list[GoldenWrite] = field(default_factory=list)
+    exceptions: list[ParkedException] = field(default_factory=list)
+    summary: JSON = None
+
+
+Outcome = Continue | Drop | Split | Route | Effects
 
 
 def _bindings(message: Message) -> dict[str, Any]:
@@ -67,6 +79,17 @@ class Step:
 
     def apply(self, message: Message) -> Outcome:
         raise NotImplementedError
+
+
+class AsyncStep(Step):
+    """A step that reads the hub's store (an entity's `sync`), so the worker awaits `run`.
+    It still only decides: what it writes is returned as `Effects` and committed with the ack."""
+
+    async def run(self, message: Message) -> Outcome:
+        raise NotImplementedError
+
+    def apply(self, message: Message) -> Outcome:
+        raise StepError(f"step {self.name} reads the hub's store: it runs only in the worker")
 
 
 class Validate(Step):

@@ -2,7 +2,9 @@
 
 A work item at a step position runs every pure step from there on in memory (validate, map,
 filter, route, split; they touch nothing outside) and settles once, at the first side effect:
-its outputs are the delivery items (or the split children, or the routed message). A work item at
+its outputs are the delivery items (or the split children, or the routed message). An async step
+(an entity's sync) may read the store; its `Effects` (outputs, golden record writes, parked
+exceptions) are settled with the ack in the same one transaction. A work item at
 a delivery position delivers once. Items due for the same delivery are delivered as a batch.
 """
 
@@ -19,7 +21,7 @@ from collections.abc import Awaitable, Sequence
 from interlace.backends.base import Backend, NewWork, Settle, TraceEntry, TraceStatus, WorkItem
 from interlace.engine.flows import CompiledFlow
 from interlace.engine.retry import backoff
-from interlace.engine.steps import Continue, Drop, Route, Split
+from interlace.engine.steps import AsyncStep, Continue, Drop, Effects, Route, Split
 from interlace.errors import DeliveryError, StepError
 from interlace.message import Message
 from interlace.observability import metrics
@@ -122,7 +124,7 @@ class Worker:
             elif flow.is_delivery(group[0].position):
                 outcomes = await self._deliver(flow, group)
             else:
-                outcomes = [self._run_steps(flow, group[0])]
+                outcomes = [await self._run_steps(flow, group[0])]
             await self.backend.settle(outcomes)
         finally:
             self._inflight -= len(group)
@@ -194,7 +196,7 @@ class Worker:
             stage=stage,
         )
 
-    def _run_steps(self, flow: CompiledFlow, item: WorkItem) -> Settle:
+    async def _run_steps(self, flow: CompiledFlow, item: WorkItem) -> Settle:
         msg = item.message.model_copy(deep=True)
         traces: list[TraceEntry] = []
         position = item.position
@@ -203,7 +205,7 @@ class Worker:
         while position < len(flow.steps):
             step = flow.steps[position]
             try:
-                outcome = step.apply(msg)
+                outcome = await step.run(msg) if isinstance(step, AsyncStep) else step.apply(msg)
             except Exception as exc:
                 return self._failure(flow, item, exc, msg, position, traces)
             if isinstance(outcome, Continue):
@@ -226,6 +228,12 @@ class Worker:
                 routed = msg.model_copy(update={"flow": outcome.flow, "attempt": 0})
                 traces.append(self._trace(flow, msg, position, "routed", attempt, msg.body, outcome.flow))
                 return Settle(item, traces, outputs=[NewWork(routed, 0)])
+            if isinstance(outcome, Effects):
+                traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.summary))
+                metrics.STAGE_SECONDS.labels(flow.name, "steps").observe(time.perf_counter() - started)
+                return Settle(
+                    item, traces, outputs=outcome.outputs, golden=outcome.golden, exceptions=outcome.exceptions
+                )
         metrics.STAGE_SECONDS.labels(flow.name, "steps").observe(time.perf_counter() - started)
         outputs = [NewWork(msg, len(flow.steps) + j) for j in range(len(flow.deliveries))]
         return Settle(item, traces, outputs=outputs)
