@@ -5,6 +5,7 @@ collected and reported together, each with its YAML path and line."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,22 +74,30 @@ class _Checker:
             return None
 
 
-def _resolve_secrets(data: JSON, loc: Path_, base_dir: Path, check: _Checker) -> JSON:
+MissingSecret = Callable[[str], str]
+
+
+def _resolve_secrets(
+    data: JSON, loc: Path_, base_dir: Path, check: _Checker, missing: MissingSecret | None = None
+) -> JSON:
     if isinstance(data, str):
         try:
-            return resolve_string(data, base_dir)
+            return resolve_string(data, base_dir, missing)
         except SecretMissing as exc:
             check.add(loc, str(exc))
             return data
     if isinstance(data, dict):
-        return {k: _resolve_secrets(v, (*loc, k), base_dir, check) for k, v in data.items()}
+        return {k: _resolve_secrets(v, (*loc, k), base_dir, check, missing) for k, v in data.items()}
     if isinstance(data, list):
-        return [_resolve_secrets(v, (*loc, i), base_dir, check) for i, v in enumerate(data)]
+        return [_resolve_secrets(v, (*loc, i), base_dir, check, missing) for i, v in enumerate(data)]
     return data
 
 
-def load_config(path: str | Path) -> LoadedConfig:
-    """Load and check a config file; raise ConfigError listing every problem."""
+def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None) -> LoadedConfig:
+    """Load and check a config file; raise ConfigError listing every problem.
+
+    `missing_secret`, when given, stands in for each secret reference that cannot be resolved
+    (it gets the reference text and returns a placeholder) instead of that being a problem."""
     file = Path(path)
     try:
         text = file.read_text()
@@ -107,7 +116,7 @@ def load_config(path: str | Path) -> LoadedConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([ConfigProblem("", "the config must be a mapping", 1, str(file))])
-    data = _resolve_secrets(raw, (), file.parent, check)
+    data = _resolve_secrets(raw, (), file.parent, check, missing_secret)
     try:
         config = HubConfig.model_validate(data)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from interlace.types import JSON
@@ -19,10 +20,20 @@ class SecretMissing(ValueError):
     pass
 
 
-def resolve_string(text: str, base_dir: Path) -> str:
-    """Replace each reference in `text` by its value; raise SecretMissing naming what is absent."""
+def resolve_string(text: str, base_dir: Path, missing: Callable[[str], str] | None = None) -> str:
+    """Replace each reference in `text` by its value. An absent one raises SecretMissing naming
+    it, or, when `missing` is given, is replaced by what `missing(reference)` returns (a check
+    run on a machine without the production secrets)."""
 
     def value(match: re.Match[str]) -> str:
+        try:
+            return lookup(match)
+        except SecretMissing:
+            if missing is None:
+                raise
+            return missing(match.group(0))
+
+    def lookup(match: re.Match[str]) -> str:
         kind, name = match.group(1), match.group(2).strip()
         if kind == "env":
             if name not in os.environ:

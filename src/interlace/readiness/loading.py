@@ -8,43 +8,12 @@ systems that use it).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from unittest import mock
 
-from interlace.config import loader
 from interlace.config.lines import Path_, load_with_lines
-from interlace.config.loader import LoadedConfig
-from interlace.config.secrets import REFERENCE, SecretMissing, resolve_string
+from interlace.config.loader import LoadedConfig, load_config
 
 PLACEHOLDER = "unset-secret-placeholder"
-
-
-@contextmanager
-def _tolerant_secrets(missing: set[str]) -> Iterator[None]:
-    original = resolve_string
-
-    def resolve(text: str, base_dir: Path) -> str:
-        try:
-            return original(text, base_dir)
-        except SecretMissing:
-
-            def each(match: re.Match[str]) -> str:
-                ref = match.group(0)
-                try:
-                    return original(ref, base_dir)
-                except SecretMissing:
-                    missing.add(ref)
-                    return PLACEHOLDER
-
-            return REFERENCE.sub(each, text)
-
-    # the loader resolves references through this module-level name; swapping it for the load is
-    # the one way in without changing the loader (a loader option for this would be cleaner)
-    with mock.patch.object(loader, "resolve_string", resolve):
-        yield
 
 
 def _uses(raw: object, refs: set[str], loc: Path_ = ()) -> dict[str, list[Path_]]:
@@ -70,8 +39,12 @@ def load_for_check(path: str | Path) -> tuple[LoadedConfig, dict[str, list[Path_
     """The loaded config and the unset secret references ({'${env:X}': [where used]});
     raises ConfigError for every other problem."""
     missing: set[str] = set()
-    with _tolerant_secrets(missing):
-        loaded = loader.load_config(path)
+
+    def placeholder(reference: str) -> str:
+        missing.add(reference)
+        return PLACEHOLDER
+
+    loaded = load_config(path, missing_secret=placeholder)
     if not missing:
         return loaded, {}
     raw, _ = load_with_lines(Path(path).read_text())
