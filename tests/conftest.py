@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from support import QUICKSTART, Crm, HubProcess, free_port
+from support import QUICKSTART, Crm, HubProcess, free_port, require_service
 
 
 @pytest.fixture
@@ -40,3 +40,9 @@ def hub_process() -> Iterator[list[HubProcess]]:
     yield started
     for hub in started:
         hub.kill()
+
+
+@pytest.fixture
+def service() -> Callable[[str], None]:
+    """`service("postgres")`: the test needs that service (skip, or fail under CI=true)."""
+    return require_service

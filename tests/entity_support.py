@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,28 +21,10 @@ from starlette.routing import Route
 from interlace.config.loader import load_config
 from interlace.engine.hub import Hub
 
+from support import free_port
+
 PG_DSN = os.environ.get("INTERLACE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_DSN = os.environ.get("INTERLACE_TEST_MYSQL_DSN", "mysql://root@127.0.0.1:3306/test")
-SERVICES = {"postgres": ("127.0.0.1", 5432), "mysql": ("127.0.0.1", 3306)}
-
-
-def require_service(name: str) -> None:
-    """Skip (or, under CI=true, fail) unless the named service accepts connections."""
-    host, port = SERVICES[name]
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return
-    except OSError as exc:
-        reason = f"{name} is not running on {host}:{port} ({exc})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart"
@@ -136,3 +137,19 @@ class HubProcess:
                 out = self.proc.communicate()[0].decode()
             self.proc = None
         return out
+
+
+SERVICES = {"postgres": ("127.0.0.1", 5432), "mysql": ("127.0.0.1", 3306)}
+
+
+def require_service(name: str) -> None:
+    """Skip (or, under CI=true, fail) unless the named service accepts connections."""
+    host, port = SERVICES[name]
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return
+    except OSError as exc:
+        reason = f"{name} is not running on {host}:{port} ({exc})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)

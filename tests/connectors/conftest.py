@@ -7,7 +7,6 @@ under CI=true an absent service fails the test instead.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
@@ -23,29 +22,11 @@ from interlace.connectors.sqlite import SqliteConnector, SqliteSettings
 from interlace.message import Message
 from interlace.types import JSON
 
+from support import require_service
+
 PG_DSN = os.environ.get("INTERLACE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_DSN = os.environ.get("INTERLACE_TEST_MYSQL_DSN", "mysql://root@127.0.0.1:3306/test")
-SERVICES = {"postgres": ("127.0.0.1", 5432), "mysql": ("127.0.0.1", 3306)}
 ENGINES = ["sqlite", "postgres", "mysql"]
-
-
-def require_service(name: str) -> None:
-    """Skip (or, under CI=true, fail) unless the named service accepts connections."""
-    host, port = SERVICES[name]
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return
-    except OSError as exc:
-        reason = f"{name} is not running on {host}:{port} ({exc})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def service() -> Callable[[str], None]:
-    """`service("postgres")`: the test needs that service (skip, or fail under CI=true)."""
-    return require_service
 
 
 class MemoryIngress:

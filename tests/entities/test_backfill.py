@@ -20,10 +20,10 @@ import aiomysql
 import asyncpg
 import pytest
 
-from entity_support import MYSQL_DSN, PG_DSN, require_service
+from entity_support import MYSQL_DSN, PG_DSN
 from interlace.backends import open_backend
 
-from support import BIN, interlace
+from support import BIN, interlace, require_service
 
 CONFIG = """
 hub: {{name: backfill, store: "sqlite:///hub.db"}}

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from entity_support import eventually, free_port, running_hub
+from entity_support import eventually, running_hub
 from interlace.connectors.sqlite import SqliteConnector, SqliteSettings
 from interlace.engine.hub import Hub
 
-from support import interlace
+from support import free_port, interlace
 
 CONFIG = """
 hub: {name: life, store: "sqlite:///hub.db", poll: 20ms}

@@ -16,7 +16,9 @@ import aiomysql
 import asyncpg
 import pytest
 
-from entity_support import MYSQL_DSN, PG_DSN, eventually, free_port, require_service, running_hub
+from entity_support import MYSQL_DSN, PG_DSN, eventually, running_hub
+
+from support import free_port, require_service
 
 RECORDS = 100
 UPDATES = 1000

@@ -17,10 +17,10 @@ import aiomysql
 import asyncpg
 import pytest
 
-from entity_support import MYSQL_DSN, PG_DSN, Shop, eventually, free_port, require_service, running_hub
+from entity_support import MYSQL_DSN, PG_DSN, Shop, eventually, running_hub
 from interlace.engine.hub import Hub
 
-from support import interlace
+from support import free_port, interlace, require_service
 
 CONFIG = """
 hub: {{name: e2e, store: "sqlite:///hub.db", poll: 50ms, lease: 10s}}

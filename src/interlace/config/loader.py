@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from interlace.config.lines import Path_, dotted, line_of, load_with_lines
 from interlace.config.models import (
+    EnrichStep,
     FilterStep,
     HubConfig,
     MapStep,
@@ -230,6 +231,16 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                 _check_jsonata((*sloc, "filter"), step.filter, check)
             elif isinstance(step, SplitStep):
                 _check_jsonata((*sloc, "split"), step.split, check)
+            elif isinstance(step, EnrichStep):
+                eloc: Path_ = (*sloc, "enrich")
+                looked_up = step.enrich.system
+                if looked_up not in cfg.systems:
+                    check.add((*eloc, "system"), f"no system named {looked_up!r}")
+                elif looked_up in connector_of and not hasattr(connector_of[looked_up], "lookup"):
+                    kind = connector_of[looked_up].name
+                    check.add((*eloc, "system"), f"system {looked_up!r} ({kind}) cannot be looked up")
+                for column, expression in step.enrich.where.items():
+                    _check_jsonata((*eloc, "where", column), expression, check)
             elif isinstance(step, RouteStep):
                 for j, rule in enumerate(step.route):
                     rloc: Path_ = (*sloc, "route", j)

@@ -192,7 +192,19 @@ class PythonStep(Strict):
     python: str = Field(description="module:function called with the body; returns the new body.")
 
 
-STEP_KINDS = ("validate", "map", "filter", "route", "split", "python")
+class Enrich(Strict):
+    system: str = Field(description="A database system (sqlite, postgres, mysql).")
+    table: str
+    where: dict[str, str] = Field(description="Column -> JSONata expression over the body giving its value.")
+    into: str = Field(description="The body field that receives the row (null when none matches).")
+    required: bool = Field(False, description="No matching row parks the message for its owner.")
+
+
+class EnrichStep(Strict):
+    enrich: Enrich = Field(description="Look a row up in a database system (cached 60 s) and add it to the body.")
+
+
+STEP_KINDS = ("validate", "map", "filter", "route", "split", "enrich", "python")
 
 
 def _step_kind(value: Any) -> str | None:
@@ -211,6 +223,7 @@ Step = Annotated[
     | Annotated[FilterStep, Tag("filter")]
     | Annotated[RouteStep, Tag("route")]
     | Annotated[SplitStep, Tag("split")]
+    | Annotated[EnrichStep, Tag("enrich")]
     | Annotated[PythonStep, Tag("python")],
     Discriminator(
         _step_kind,
@@ -277,6 +290,9 @@ class FlowTest(Strict):
         default_factory=dict, description="What each system would receive, by system name."
     )
     expect_routed: str | None = Field(None, description="The flow a route step hands the message to.")
+    lookups: dict[str, list[JSONObject]] = Field(
+        default_factory=dict, description="Rows the `enrich` steps find, by table (the databases are fakes)."
+    )
 
 
 class Flow(Strict):

@@ -40,7 +40,7 @@ class Hub:
             self.connectors[name] = cls(name, loaded.system_settings[name])
         self.flows: dict[str, CompiledFlow] = {}
         for name, flow in cfg.flows.items():
-            steps = [build_step(s, loaded.schemas) for s in flow.steps]
+            steps = [build_step(s, loaded.schemas, self.connectors) for s in flow.steps]
             deliveries = [
                 Delivery(d.system, self.connectors[d.system].sink(loaded.delivery_options[(name, i)]))
                 for i, d in enumerate(flow.deliver)

@@ -7,7 +7,7 @@ dropped, split into several, or go to another flow). Only deliveries touch other
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,8 @@ from jsonschema import Draft202012Validator
 
 from interlace.backends.base import GoldenWrite, NewWork, ParkedException
 from interlace.config.models import (
+    Enrich,
+    EnrichStep,
     FilterStep,
     MapStep,
     PythonStep,
@@ -183,8 +185,30 @@ class PythonCall(Step):
         return Continue(self.function(message.body))
 
 
-def build_step(config: Any, schemas: dict[str, JSONObject]) -> Step:
-    """The runnable step for a step's config."""
+class EnrichFrom(AsyncStep):
+    """Adds a database row to the body. A system that cannot be reached is retried like a
+    delivery; an absent row is null in the body, or, when `required`, bad data for the owner."""
+
+    def __init__(self, config: Enrich, lookup: Callable[[str, dict[str, JSON]], Awaitable[JSONObject | None]]) -> None:
+        self.config = config
+        self.name = f"enrich:{config.system}.{config.table}"
+        self.where = {column: compile_expression(expr) for column, expr in config.where.items()}
+        self.lookup = lookup
+
+    async def run(self, message: Message) -> Outcome:
+        body = message.body
+        if not isinstance(body, dict):
+            raise StepError(f"{self.name} needs an object body to add {self.config.into!r} to")
+        bindings = _bindings(message)
+        where = {column: expr.evaluate(body, bindings) for column, expr in self.where.items()}
+        row = await self.lookup(self.config.table, where)
+        if row is None and self.config.required:
+            raise StepError(f"no {self.config.table} row where {where}")
+        return Continue({**body, self.config.into: row})
+
+
+def build_step(config: Any, schemas: dict[str, JSONObject], connectors: Mapping[str, Any] | None = None) -> Step:
+    """The runnable step for a step's config (`connectors` by system name, for steps that read one)."""
     if isinstance(config, ValidateStep):
         return Validate(config.validate_, schemas.get(config.validate_, {}))
     if isinstance(config, MapStep):
@@ -199,4 +223,10 @@ def build_step(config: Any, schemas: dict[str, JSONObject]) -> Step:
         return SplitInto(config.split)
     if isinstance(config, PythonStep):
         return PythonCall(config.python)
+    if isinstance(config, EnrichStep):
+        connector = (connectors or {}).get(config.enrich.system)
+        lookup = getattr(connector, "lookup", None)
+        if lookup is None:
+            raise TypeError(f"system {config.enrich.system!r} cannot be looked up")
+        return EnrichFrom(config.enrich, lookup)
     raise TypeError(f"unknown step {config!r}")

@@ -78,7 +78,7 @@ def compile_entity_flows(
     for name, entity in loaded.config.entities.items():
         rules = EntityRules.from_config(name, entity, loaded.schemas.get(name))
         for ef in entity_flows(name, entity):
-            steps: list[Step] = [build_step(s, loaded.schemas) for s in ef.flow.steps]
+            steps: list[Step] = [build_step(s, loaded.schemas, connectors) for s in ef.flow.steps]
             deliveries = []
             if ef.kind == "from":
                 steps.append(Sync(rules, ef.system, backend, len(steps)))

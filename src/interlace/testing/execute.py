@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from interlace.config.loader import LoadedConfig
 from interlace.engine.flows import CompiledFlow, Delivery
-from interlace.engine.steps import Continue, Drop, Route, Split, build_step
+from interlace.engine.steps import AsyncStep, Continue, Drop, Route, Split, build_step
 from interlace.message import Message
-from interlace.testing.fakes import MemorySink
+from interlace.testing.fakes import MemorySink, MemoryTables
 from interlace.types import JSON
 
 MAX_MESSAGES = 1000
@@ -36,11 +36,15 @@ class Run:
         return list(sink.received) if sink else []
 
 
-def compile_flows(loaded: LoadedConfig, sinks: dict[str, MemorySink]) -> dict[str, CompiledFlow]:
-    """Every flow with its real steps and a fake per delivery system."""
+def compile_flows(
+    loaded: LoadedConfig, sinks: dict[str, MemorySink], tables: MemoryTables | None = None
+) -> dict[str, CompiledFlow]:
+    """Every flow with its real steps, a fake per delivery system, and `tables` standing in for
+    every system an `enrich` step reads."""
     flows = {}
+    lookups = dict.fromkeys(loaded.config.systems, tables or MemoryTables())
     for name, flow in loaded.config.flows.items():
-        steps = [build_step(s, loaded.schemas) for s in flow.steps]
+        steps = [build_step(s, loaded.schemas, lookups) for s in flow.steps]
         deliveries = [Delivery(d.system, sinks.setdefault(d.system, MemorySink(d.system))) for d in flow.deliver]
         flows[name] = CompiledFlow(name, flow, steps, deliveries)
     return flows
@@ -69,7 +73,8 @@ async def _one(
     flow: CompiledFlow, message: Message, position: int, run: Run, queue: deque[tuple[Message, int]]
 ) -> None:
     while position < len(flow.steps):
-        outcome = flow.steps[position].apply(message)
+        step = flow.steps[position]
+        outcome = await step.run(message) if isinstance(step, AsyncStep) else step.apply(message)
         if isinstance(outcome, Continue):
             run.steps.setdefault((flow.name, position), []).append(outcome.body)
             message = message.model_copy(update={"body": outcome.body})

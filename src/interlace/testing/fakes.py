@@ -21,3 +21,17 @@ class MemorySink(Sink):
         self.received.append(message.body)
         self.delivery_ids.append(delivery_id)
         return {"fake": self.system}
+
+
+@dataclass
+class MemoryTables:
+    """Stands in for the database systems an `enrich` step reads: a test's `lookups:` (table ->
+    rows), answered by equality on the looked-up columns."""
+
+    tables: dict[str, list[dict[str, JSON]]] = field(default_factory=dict)
+
+    async def lookup(self, table: str, where: dict[str, JSON]) -> dict[str, JSON] | None:
+        for row in self.tables.get(table, []):
+            if all(row.get(column) == value for column, value in where.items()):
+                return row
+        return None

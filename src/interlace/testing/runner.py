@@ -13,6 +13,7 @@ from interlace.config.models import Flow, FlowTest
 from interlace.engine.flows import CompiledFlow
 from interlace.message import Message
 from interlace.testing.execute import MAX_MESSAGES, Run, compile_flows, execute
+from interlace.testing.fakes import MemoryTables
 from interlace.testing.jsondiff import differences
 from interlace.types import JSON
 
@@ -45,7 +46,8 @@ def run_tests(loaded: LoadedConfig, *, flow: str | None = None) -> list[TestResu
 async def _run_all(loaded: LoadedConfig, only: str | None) -> list[TestResult]:
     chosen = {n: f for n, f in loaded.config.flows.items() if only is None or n == only}
     try:
-        flows = compile_flows(loaded, {})
+        tables = MemoryTables()
+        flows = compile_flows(loaded, {}, tables)
     except Exception as exc:  # a python step that does not import fails its flows' tests
         return [
             TestResult(name, label(t, i), error=f"cannot build the flows: {exc}")
@@ -56,6 +58,7 @@ async def _run_all(loaded: LoadedConfig, only: str | None) -> list[TestResult]:
     for name, config in chosen.items():
         for i, test in enumerate(config.tests):
             started = time.perf_counter()
+            tables.tables = test.lookups
             run = await execute(flows, _message(name, config, test))
             result = TestResult(name, label(test, i), _judge(flows[name], test, run))
             result.seconds = time.perf_counter() - started
