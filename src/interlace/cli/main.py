@@ -91,10 +91,20 @@ def version() -> None:
 
 
 @app.command()
-def validate(config: ConfigArg) -> None:
+def validate(
+    config: ConfigArg,
+    live: Annotated[
+        bool, typer.Option(help="Also connect to database systems: warn of columns a mapping writes that do not exist.")
+    ] = False,
+) -> None:
     """Check a config against the schema and its cross-references; exit 2 listing every problem."""
     loaded = _load(config)
     cfg = loaded.config
+    if live:
+        from interlace.cli.databases import column_warnings
+
+        for warning in column_warnings(loaded):
+            sys.stderr.write(f"warning: {warning}\n")
     out.print(
         f"[green]{config} is valid[/]: {len(cfg.systems)} systems, {len(cfg.entities)} entities, "
         f"{len(cfg.flows)} flows"
