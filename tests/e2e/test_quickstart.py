@@ -4,13 +4,15 @@ the ERP's SQLite file and one POST at the CRM, within a second, and `interlace t
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
-from support import Crm, HubProcess, interlace
+from support import BIN, Crm, HubProcess, interlace
 
 ORDER = {
     "id": "A-1001",
@@ -79,6 +81,16 @@ def test_order_reaches_erp_and_crm_within_a_second(
 
     table = interlace("trace", str(config), message_id, cwd=config.parent, check=True)
     assert "deliver:erp" in table.stdout and "map" in table.stdout
+
+    without_secret = {k: v for k, v in os.environ.items() if k != "CRM_TOKEN"}
+    store_only = subprocess.run(
+        [str(BIN / "interlace"), "trace", str(config), message_id], env=without_secret, capture_output=True, text=True
+    )
+    assert store_only.returncode == 0, "reading the store needs no system secret"
+    refused = subprocess.run(
+        [str(BIN / "interlace"), "validate", str(config)], env=without_secret, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "CRM_TOKEN is not set" in refused.stderr
 
 
 def test_webhook_refuses_bad_json_and_bad_orders(

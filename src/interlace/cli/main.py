@@ -42,9 +42,12 @@ err = Console(stderr=True)
 ConfigArg = Annotated[Path, typer.Argument(help="The hub config file (hub.yaml).")]
 
 
-def _load(config: Path) -> LoadedConfig:
+def _load(config: Path, *, secrets: bool = True) -> LoadedConfig:
+    """The checked config, or exit 2 listing every problem. Commands that only read or write the
+    hub's store (trace, dlq, send) pass `secrets=False`: they never talk to a system, so an unset
+    secret does not stop them."""
     try:
-        return load_config(config)
+        return load_config(config, missing_secret=None if secrets else (lambda reference: ""))
     except ConfigError as exc:
         lines = [f"{config}: {len(exc.problems)} problem(s)", *(f"  {p}" for p in exc.problems)]
         sys.stderr.write("\n".join(lines) + "\n")
@@ -54,7 +57,7 @@ def _load(config: Path) -> LoadedConfig:
 def _with_backend(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
     from interlace.backends import open_backend
 
-    loaded = _load(config)
+    loaded = _load(config, secrets=False)
 
     async def main() -> T:
         backend = open_backend(
@@ -179,7 +182,7 @@ def send(
     from interlace.connectors.base import Incoming
     from interlace.engine.hub import Hub
 
-    loaded = _load(config)
+    loaded = _load(config, secrets=False)
     if flow not in loaded.config.flows:
         err.print(f"no flow named {flow!r}; flows: {', '.join(loaded.config.flows)}")
         raise typer.Exit(2)
