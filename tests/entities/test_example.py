@@ -26,5 +26,6 @@ def test_the_entities_example_runs(tmp_path: Path) -> None:
     assert "erp has: ann@acme.test | Ann Lee" in out
     assert "1 conflict(s); 0 incomplete" in out, "the backfill reports bob's two names"
     assert "the shop's points reached the crm: ann@acme.test | 120" in out
+    assert "the golden record says who gave the points: 120 from shop" in out
     assert "the erp's rename was refused and set back: ann@acme.test | Ann Lee" in out
     assert "0 difference(s)" in out

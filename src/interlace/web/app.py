@@ -57,11 +57,22 @@ def build_app(hub: Hub) -> Starlette:
             }
         )
 
+    async def golden(request: Request) -> Response:
+        entity, key = request.path_params["entity"], request.path_params["key"]
+        if entity not in hub.loaded.config.entities:
+            return JSONResponse({"error": f"no entity named {entity!r}"}, status_code=404)
+        found = (await hub.backend.golden(entity, [key])).get(key)
+        if found is None:
+            return JSONResponse({"error": f"no {entity} with key {key!r}"}, status_code=404)
+        history = await hub.backend.golden_history(entity, key)
+        return JSONResponse(redact({"record": asdict(found), "history": [asdict(h) for h in history]}))
+
     routes: list[BaseRoute] = [
         Route("/health", health),
         Route("/metrics", metrics),
         Route("/api/messages/{message_id}/trace", trace),
         Route("/api/exceptions", exceptions),
+        Route("/api/entities/{entity}/{key}", golden),
     ]
     for connector in hub.connectors.values():
         routes.extend(connector.routes(hub.ingress))
