@@ -46,6 +46,8 @@ async def test_copy_insert_with_bad_rows(pg: Engine) -> None:
     assert len(rows) == 499 and rows[1]["meta"] == {"i": 1}
     again = await sink.deliver_many(batch(bodies))
     assert sum(r == {"status": "duplicate"} for r in again) == 498
+    await pg.run(f"DELETE FROM {table} WHERE id = ?", 250)  # the conflict resolved, the refused row goes in
+    assert (await sink.deliver_many(batch(bodies)))[250] == {"status": "inserted"}
 
 
 async def test_copy_upsert_last_write_wins(pg: Engine) -> None:

@@ -86,6 +86,14 @@ async def test_row_refused_by_the_database_fails_only_its_row(engine: Engine) ->
     assert isinstance(results[2], DeliveryError) and "A2" in str(results[2])
     assert [isinstance(r, dict) for r in results] == [True, True, False, True]
     assert len(await engine.rows(table, "order_no")) == 4
+    (alone,) = await sink.deliver_many([(msg({"order_no": "A1", "qty": 9}), "d9")])
+    assert isinstance(alone, DeliveryError) and "A1" in str(alone)
+    # once the conflict is resolved, a redelivery of the refused messages inserts them
+    await engine.run(f"DELETE FROM {table} WHERE order_no IN (?, ?)", "A1", "A2")
+    again = await sink.deliver_many(
+        [(msg({"order_no": "A2", "qty": 2}), "d2"), (msg({"order_no": "A1", "qty": 9}), "d9")]
+    )
+    assert again == [{"status": "inserted"}, {"status": "inserted"}]
 
 
 async def test_unknown_column_and_missing_key_are_clear(engine: Engine) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from interlace.connectors.sql.database import DELIVERED, Database, Row, Tx
+from interlace.connectors.sql.database import Database, Row, Tx
 from interlace.connectors.sql.schema import Column, Family, Table
 from interlace.errors import ConnectorError
 
@@ -159,6 +159,4 @@ class PostgresDatabase(Database):
         if isinstance(exc, asyncpg.InterfaceError | OSError):
             return True
         state = getattr(exc, "sqlstate", None) or ""
-        if state == "23505" and getattr(exc, "table_name", None) == DELIVERED:
-            return True  # another worker delivered the same ids at the same moment: the retry skips them
         return state.startswith(_RETRY_CLASSES)

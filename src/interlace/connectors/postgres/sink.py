@@ -60,22 +60,20 @@ class PostgresSink(SqlSink):
         )
 
     async def claim_delivered(self, db: Database, tx: Tx, ids: list[str]) -> set[str]:
-        # The dedupe table grows faster than its statistics: without this the planner may scan it
-        # whole for every batch. (A concurrent delivery of the same id fails on the primary key when
-        # its ids are copied in, and is retried: see PostgresDatabase.is_retryable.)
-        await tx.execute("SET LOCAL enable_seqscan = off")
+        # Recorded at once, each id checked by the primary key (a plan the table's statistics
+        # cannot change, and a concurrent delivery of the same id waits for the other's outcome);
+        # the answer is the (usually no) ids delivered before, not every new one.
         rows = await tx.fetch(
-            f"SELECT delivery_id FROM {DELIVERED} WHERE sink = $1 AND delivery_id = ANY($2::text[])",
+            f"WITH fresh AS (INSERT INTO {DELIVERED} (sink, delivery_id) SELECT $1, unnest($2::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING delivery_id) "
+            "SELECT unnest($2::text[]) AS delivery_id EXCEPT ALL SELECT delivery_id FROM fresh",
             [self.options.table, ids],
         )
-        await tx.execute("SET LOCAL enable_seqscan = on")
         return set(ids) - {r["delivery_id"] for r in rows}
 
     async def confirm_delivered(self, db: Database, tx: Tx, inserted: list[str], refused: list[str]) -> None:
-        if len(inserted) < (self.copy_threshold or 100) or not isinstance(tx, PgTx):
-            await super().confirm_delivered(db, tx, inserted, refused)
-            return
-        table = self.options.table
-        await tx.conn.copy_records_to_table(
-            DELIVERED, records=[(table, i) for i in inserted], columns=("sink", "delivery_id")
-        )
+        if refused:  # claimed, but the database refused their rows: not delivered after all
+            await tx.execute(
+                f"DELETE FROM {DELIVERED} WHERE sink = $1 AND delivery_id = ANY($2::text[])",
+                [self.options.table, refused],
+            )

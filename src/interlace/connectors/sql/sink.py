@@ -200,12 +200,12 @@ class SqlSink(Sink):
             if not db.is_database_error(exc) or db.is_retryable(exc):
                 raise
             done = []
+            suspects = fresh if len(fresh) > 1 else []  # a lone row is the one refused
             if len(fresh) == 1:
                 results[fresh[0].index] = DeliveryError(
                     f"row key {self.row_key(fresh[0].message)!r}: {_describe(exc)}", retryable=False
                 )
-                fresh = []
-            for w in fresh:  # find the rows the database refuses, one savepoint each
+            for w in suspects:  # find the rows the database refuses, one savepoint each
                 try:
                     async with tx.savepoint():
                         await self._write_runs(db, tx, [w])
