@@ -31,7 +31,11 @@ test-long: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -m "" --timeout=3600
 
 bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_webhook.py
+	$(BIN)/python benchmarks/bench_mapping.py
+	$(BIN)/python benchmarks/bench_files.py
+	$(BIN)/python benchmarks/bench_databases.py --rows 100000
 
 conformance: $(STAMP)
 	$(BIN)/python benchmarks/jsonata_conformance.py

