@@ -292,6 +292,15 @@ class SqliteBackend(Backend):
         )
 
     @staticmethod
+    def _store_cursor(conn: sqlite3.Connection, cursor: tuple[str, JSON] | None, now: float) -> None:
+        if cursor is not None:
+            conn.execute(
+                "INSERT INTO cursors (name, value, at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at",
+                (cursor[0], _dump(cursor[1]), now),
+            )
+
+    @staticmethod
     def _count(conn: sqlite3.Connection, flow: str, column: str, n: int = 1) -> None:
         conn.execute(
             f"INSERT INTO flow_counts (flow, {column}) VALUES (?, ?)"
@@ -329,12 +338,7 @@ class SqliteBackend(Backend):
             self._insert_traces(conn, [t for t in traces if t.message_id in fresh_ids])
             for w in fresh:
                 self._count(conn, w.message.flow, "received")
-            if cursor is not None:
-                conn.execute(
-                    "INSERT INTO cursors (name, value, at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at",
-                    (cursor[0], _dump(cursor[1]), now),
-                )
+            self._store_cursor(conn, cursor, now)
             return ids
 
         return await self._run(op)
@@ -509,12 +513,7 @@ class SqliteBackend(Backend):
             self._insert_work(conn, outputs, now)
             for w in outputs:
                 self._count(conn, w.message.flow, "received")
-            if cursor is not None:
-                conn.execute(
-                    "INSERT INTO cursors (name, value, at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at",
-                    (cursor[0], _dump(cursor[1]), now),
-                )
+            self._store_cursor(conn, cursor, now)
             return True
 
         return await self._run(op)
