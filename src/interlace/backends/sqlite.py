@@ -15,6 +15,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -336,8 +337,8 @@ class SqliteBackend(Backend):
             self._insert_work(conn, fresh, now)
             fresh_ids = {w.message.id for w in fresh}
             self._insert_traces(conn, [t for t in traces if t.message_id in fresh_ids])
-            for w in fresh:
-                self._count(conn, w.message.flow, "received")
+            for flow, n in Counter(w.message.flow for w in fresh).items():
+                self._count(conn, flow, "received", n)
             self._store_cursor(conn, cursor, now)
             return ids
 
@@ -369,6 +370,7 @@ class SqliteBackend(Backend):
         def op(conn: sqlite3.Connection) -> list[bool]:
             now = time.time()
             done: list[bool] = []
+            counts: Counter[tuple[str, str]] = Counter()
             for s in outcomes:
                 row = conn.execute("SELECT lease_owner FROM work WHERE id = ?", (s.item.id,)).fetchone()
                 if row is None or row[0] != s.item.lease_owner:
@@ -401,16 +403,18 @@ class SqliteBackend(Backend):
                     msg = s.message or s.item.message
                     position = s.position if s.position is not None else s.item.position
                     self._park(conn, ParkedException(msg, position, s.stage or "", s.owner, s.reason or "failed"), now)
-                    self._count(conn, flow, "exceptions")
+                    counts[flow, "exceptions"] += 1
                 self._apply_golden(conn, todo, now)
                 for parked in s.exceptions:
                     self._park(conn, parked, now)
-                    self._count(conn, parked.message.flow, "exceptions")
+                    counts[parked.message.flow, "exceptions"] += 1
                 self._insert_work(conn, s.outputs, now)
                 self._insert_traces(conn, s.traces)
-                if s.delivered:
-                    self._count(conn, flow, "delivered", s.delivered)
+                counts[flow, "delivered"] += s.delivered
                 done.append(True)
+            for (flow, column), n in counts.items():
+                if n:
+                    self._count(conn, flow, column, n)
             return done
 
         return await self._run(op)
@@ -511,8 +515,8 @@ class SqliteBackend(Backend):
                 return True
             self._apply_golden(conn, todo, now)
             self._insert_work(conn, outputs, now)
-            for w in outputs:
-                self._count(conn, w.message.flow, "received")
+            for flow, n in Counter(w.message.flow for w in outputs).items():
+                self._count(conn, flow, "received", n)
             self._store_cursor(conn, cursor, now)
             return True
 

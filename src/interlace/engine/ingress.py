@@ -49,7 +49,7 @@ class HubIngress:
                 "received",
                 "received",
                 0,
-                item.body if self.trace else None,
+                item.body,
                 at=now,
             )
         ]
@@ -75,7 +75,7 @@ class HubIngress:
                 )
                 position += 1
         key = f"{flow.name}:{item.idempotency_key}" if item.idempotency_key is not None else None
-        return NewWork(msg, position, idempotency_key=key), traces
+        return NewWork(msg, position, idempotency_key=key), traces if self.trace else []
 
     async def submit(
         self,

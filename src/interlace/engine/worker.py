@@ -125,6 +125,9 @@ class Worker:
                 outcomes = await self._deliver(flow, group)
             else:
                 outcomes = [await self._run_steps(flow, group[0])]
+            if not self.trace_bodies:  # `hub.trace: false` keeps only what went wrong
+                for outcome in outcomes:
+                    outcome.traces = [t for t in outcome.traces if t.status in ("failed", "retry")]
             await self.backend.settle(outcomes)
         finally:
             self._inflight -= len(group)
@@ -197,7 +200,7 @@ class Worker:
         )
 
     async def _run_steps(self, flow: CompiledFlow, item: WorkItem) -> Settle:
-        msg = item.message.model_copy(deep=True)
+        msg = item.message.model_copy()  # fresh from the store: nothing else holds it
         traces: list[TraceEntry] = []
         position = item.position
         attempt = item.attempts + 1
