@@ -16,10 +16,15 @@ Contenders:
   with the standard csv module and delivered by the same sink;
 - `hub`: PostgreSQL -> PostgreSQL through `interlace run` (its SQLite store, its workers; traces
   off), timed from start to the last row;
+- `bulk`: the same through `interlace run` with a bulk trigger (`bulk: true, chunk: 50000`): one
+  message per chunk of rows, each chunk streamed with binary COPY from the source table into the
+  target in the transaction that records its delivery id; timed from the process start (its
+  start-up, about a second, included) to the last row;
 - `dlt` (pip install dlt[postgres]): a resource yielding pages of the same rows, loaded with the
   `csv` loader format (COPY; dlt's fastest for PostgreSQL), normalisation included.
 
-Prints rows/s and the ratios the issue asks for (Interlace / dlt, COPY / Interlace); writes
+Prints rows/s and the ratios the issue asks for (Interlace / dlt, Interlace / COPY, the same for
+`hub` and `bulk`); writes
 the figures as JSON to benchmarks/results/.
 """
 
@@ -55,7 +60,9 @@ SELECT i, 'customer ' || i, i % 1000, (i % 100000) / 100.0,
        timestamptz '2024-01-01' + i * interval '1 second', i % 3 = 0, md5(i::text)
 FROM generate_series(1, $1) AS i
 """
-TARGETS = ["bench_copy_pg", "bench_copy_csv", "bench_interlace_pg", "bench_interlace_csv", "bench_hub_pg"]
+TARGETS = [
+    "bench_copy_pg", "bench_copy_csv", "bench_interlace_pg", "bench_interlace_csv", "bench_hub_pg", "bench_bulk_pg",
+]  # fmt: skip
 DLT_TYPES: Any = {
     "id": {"data_type": "bigint", "nullable": False}, "name": {"data_type": "text"},
     "qty": {"data_type": "bigint"}, "price": {"data_type": "decimal", "precision": 10, "scale": 2},
@@ -222,27 +229,91 @@ flows:
 """
 
 
-async def hub_pg(dsn: str, rows: int, batch: int, workdir: Path) -> None:
-    """The same load through `interlace run` (store, workers, traces off) as a real process."""
-    import socket
+BULK_CONFIG = """
+hub: {{name: bench, port: {port}, store: "sqlite:///{store}", workers: 64, trace: false}}
+owners: {{ops: {{email: ops@example.test}}}}
+systems:
+  origin: {{connector: postgres, dsn: "{dsn}", pool: {pool}}}
+  target: {{connector: postgres, dsn: "{dsn}", pool: {pool}}}
+flows:
+  copy:
+    trigger: {{system: origin, table: bench_src, cursor: id, bulk: true, chunk: {chunk}, every: 100ms}}
+    deliver: {{system: target, table: bench_bulk_pg, mode: insert}}
+    on_error: {{owner: ops}}
+"""
+
+
+STARTUP: dict[str, float] = {}
+"""Seconds from starting `interlace run` until it answered /health (included in its load's time)."""
+
+
+async def run_hub(name: str, port: int, config_text: str, workdir: Path, done: str, every: float) -> None:
+    """`interlace run` of a config as a real process, until the query `done` answers true."""
     import subprocess
     import sys
+    import urllib.request
+
+    config = workdir / f"{name.replace('/', '_')}.yaml"
+    config.write_text(config_text)
+    binary = Path(sys.executable).parent / "interlace"
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(binary), "run", str(config), "--log-level", "warning"], cwd=workdir)
+    conn = await asyncpg.connect(dsn_of(config_text))
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"interlace run exited with {proc.returncode}") from None
+                await asyncio.sleep(0.01)
+        STARTUP[name] = time.perf_counter() - start
+        while not await _answer(conn, done):
+            if proc.poll() is not None:
+                raise RuntimeError(f"interlace run exited with {proc.returncode}")
+            await asyncio.sleep(every)
+    finally:
+        await conn.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def _answer(conn: asyncpg.Connection, query: str) -> bool:
+    try:
+        return bool(await conn.fetchval(query))
+    except asyncpg.UndefinedTableError:  # the hub has not created its dedupe table yet
+        return False
+
+
+def dsn_of(config_text: str) -> str:
+    return config_text.split('dsn: "', 1)[1].split('"', 1)[0]
+
+
+def free_port() -> int:
+    import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = workdir / "hub.yaml"
-    config.write_text(HUB_CONFIG.format(port=port, store=workdir / "hub.db", dsn=dsn, batch=batch))
-    binary = Path(sys.executable).parent / "interlace"
-    proc = subprocess.Popen([str(binary), "run", str(config), "--log-level", "warning"], cwd=workdir)
-    try:
-        while await count(dsn, "bench_hub_pg") < rows:
-            if proc.poll() is not None:
-                raise RuntimeError(f"interlace run exited with {proc.returncode}")
-            await asyncio.sleep(0.2)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        return int(s.getsockname()[1])
+
+
+async def hub_pg(dsn: str, rows: int, batch: int, workdir: Path) -> None:
+    """The same load through `interlace run` (store, workers, traces off) as a real process."""
+    port = free_port()
+    text = HUB_CONFIG.format(port=port, store=workdir / "hub.db", dsn=dsn, batch=batch)
+    await run_hub("pg/hub", port, text, workdir, f"SELECT count(*) >= {rows} FROM bench_hub_pg", 0.2)
+
+
+async def bulk_pg(dsn: str, rows: int, chunk: int, pool: int, workdir: Path) -> None:
+    """The same load through `interlace run` with a bulk trigger: chunks, not rows. Done when
+    every chunk's delivery id is recorded (with its rows, in one transaction): a cheap query,
+    where counting the target's rows 50 times a second would compete with the load."""
+    port = free_port()
+    text = BULK_CONFIG.format(port=port, store=workdir / "bulk.db", dsn=dsn, chunk=chunk, pool=pool)
+    chunks = -(-rows // chunk)
+    done = f"SELECT count(*) >= {chunks} FROM _interlace_delivered WHERE sink = 'bench_bulk_pg'"
+    await run_hub("pg/bulk", port, text, workdir, done, 0.02)
 
 
 # -- dlt -----------------------------------------------------------------------------------------
@@ -313,6 +384,8 @@ async def main() -> None:
     parser.add_argument("--dsn", default=os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--no-dlt", action="store_true", help="skip dlt (when it is not installed)")
     parser.add_argument("--no-hub", action="store_true", help="skip the load through `interlace run`")
+    parser.add_argument("--chunk", type=int, default=50_000, help="rows per chunk of the bulk sync")
+    parser.add_argument("--pool", type=int, default=5, help="connections per system of the bulk sync")
     parser.add_argument(
         "--gc", default=None, help="gc.set_threshold for this process, e.g. 50000,50,100 (default: Python's)"
     )
@@ -334,6 +407,7 @@ async def main() -> None:
             await timed("pg/dlt", asyncio.to_thread(dlt_pg, args.dsn, args.batch, work), times)
         if not args.no_hub:
             await timed("pg/hub", hub_pg(args.dsn, args.rows, args.batch, work), times)
+        await timed("pg/bulk", bulk_pg(args.dsn, args.rows, args.chunk, args.pool, work), times)
         print("CSV -> PostgreSQL")
         await timed("csv/copy", copy_csv(args.dsn, csv_path), times)
         await timed("csv/interlace", interlace_csv(args.dsn, csv_path, args.batch), times)
@@ -343,17 +417,18 @@ async def main() -> None:
     loaded = {
         "pg/copy": "bench_copy_pg", "csv/copy": "bench_copy_csv", "pg/interlace": "bench_interlace_pg",
         "csv/interlace": "bench_interlace_csv", "pg/dlt": "bench_dlt_pg.rows", "csv/dlt": "bench_dlt_csv.rows",
-        "pg/hub": "bench_hub_pg",
+        "pg/hub": "bench_hub_pg", "pg/bulk": "bench_bulk_pg",
     }  # fmt: skip
     for name in times:
         got = await count(args.dsn, loaded[name])
         if got != args.rows:
             raise SystemExit(f"{name} loaded {got} rows, not {args.rows}")
 
-    print(f"\n{'load':<16}{'seconds':>10}{'rows/s':>12}{'client CPU s':>14}")
+    print(f"\n{'load':<16}{'seconds':>10}{'rows/s':>12}{'client CPU s':>14}{'start-up s':>12}")
     for name, seconds in times.items():
-        cpu = "" if name == "pg/hub" else f"{CPU[name]:.2f}"
-        print(f"{name:<16}{seconds:>10.2f}{args.rows / seconds:>12,.0f}{cpu:>14}")
+        cpu = "" if name in STARTUP else f"{CPU[name]:.2f}"
+        startup = f"{STARTUP[name]:.2f}" if name in STARTUP else ""
+        print(f"{name:<16}{seconds:>10.2f}{args.rows / seconds:>12,.0f}{cpu:>14}{startup:>12}")
     ratios: dict[str, float] = {}
     for load in ("pg", "csv"):
         if f"{load}/dlt" in times:
@@ -363,13 +438,18 @@ async def main() -> None:
         if "pg/dlt" in times:
             ratios["pg: hub speed / dlt"] = times["pg/dlt"] / times["pg/hub"]
         ratios["pg: hub time / copy"] = times["pg/hub"] / times["pg/copy"]
+    if "pg/dlt" in times:
+        ratios["pg: bulk speed / dlt"] = times["pg/dlt"] / times["pg/bulk"]
+    ratios["pg: bulk time / copy"] = times["pg/bulk"] / times["pg/copy"]
+    ratios["pg: bulk time after start-up / copy"] = (times["pg/bulk"] - STARTUP["pg/bulk"]) / times["pg/copy"]
     print()
     for name, ratio in ratios.items():
         print(f"{name:<34}{ratio:>6.2f}x")
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     report = {
-        "rows": args.rows, "batch": args.batch, "gc": gc.get_threshold(), "seconds": times, "client_cpu": CPU,
+        "rows": args.rows, "batch": args.batch, "chunk": args.chunk, "pool": args.pool,
+        "gc": gc.get_threshold(), "seconds": times, "client_cpu": CPU, "startup": STARTUP,
         "ratios": ratios,
     }  # fmt: skip
     (out / f"bench_databases_{args.rows}.json").write_text(json.dumps(report, indent=2))

@@ -265,10 +265,25 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
             opts = check.model(dloc, cls.sink_options, delivery.extras)
             if opts is not None:
                 loaded.delivery_options[(name, i)] = opts
+        flow_check = getattr(loaded.trigger_options.get(name), "check_flow", None)
+        if flow_check is not None:  # a trigger that only some flows can have (postgres `bulk: true`)
+            targets = [
+                (connector_of[d.system].name if d.system in connector_of else None, loaded.delivery_options.get(at))
+                for at, d in (((name, i), d) for i, d in enumerate(flow.deliver))
+            ]
+            for where, problem in flow_check(flow, targets):
+                check.add((*floc, *where), problem)
         owner = flow.on_error.owner
         if owner is not None and owner not in cfg.owners:
             check.add((*floc, "on_error", "owner"), f"no owner named {owner!r}")
     check_entities(loaded, check, connector_of)
+    for entity_name, entity in cfg.entities.items():  # entity flows have steps: no bulk trigger
+        for system_name, sub in entity.subscribers.items():
+            if sub.trigger is not None and sub.trigger.extras.get("bulk") is True:
+                check.add(
+                    ("entities", entity_name, "subscribers", system_name, "trigger", "bulk"),
+                    "a `bulk: true` trigger moves chunks of rows, not records: an entity cannot have one",
+                )
 
 
 def _entity_systems(name: str, entity: Any) -> list[tuple[Path_, str]]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from interlace.connectors.postgres import bulk
 from interlace.connectors.postgres.database import PostgresDatabase
+from interlace.connectors.postgres.options import PostgresSourceOptions
 from interlace.connectors.postgres.settings import PostgresSettings
 from interlace.connectors.postgres.sink import PostgresSink
 from interlace.connectors.postgres.source import PostgresCapture
@@ -10,6 +14,7 @@ from interlace.connectors.sql.connector import SqlConnector
 from interlace.connectors.sql.options import SqlSinkOptions
 from interlace.connectors.sql.settings import read_setup
 from interlace.connectors.sql.sink import SqlSink
+from interlace.connectors.sql.source import CaptureSource, PollingSource
 
 
 class PostgresConnector(SqlConnector):
@@ -17,11 +22,21 @@ class PostgresConnector(SqlConnector):
     settings_model = PostgresSettings
     sink_class = PostgresSink
     capture_class = PostgresCapture
+    source_options = PostgresSourceOptions
     settings: PostgresSettings
+
+    def __init__(self, system: str, settings: Any) -> None:
+        super().__init__(system, settings)
+        bulk.register(self)  # the sinks copying this system's chunks find it by name
 
     def make_database(self) -> PostgresDatabase:
         s = self.settings
         return PostgresDatabase(s.dsn, setup=read_setup(s.setup), pool=s.pool)
+
+    def source(self, flow: str, options: Any) -> PollingSource | CaptureSource:
+        if isinstance(options, PostgresSourceOptions) and options.bulk:
+            return bulk.BulkSource(self.database, self.system, flow, options, bulk.fingerprint(self.settings.dsn))
+        return super().source(flow, options)
 
     def sink(self, options: SqlSinkOptions) -> SqlSink:
         sink = super().sink(options)
@@ -29,4 +44,4 @@ class PostgresConnector(SqlConnector):
         return sink
 
 
-__all__ = ["PostgresConnector", "PostgresSettings"]
+__all__ = ["PostgresConnector", "PostgresSettings", "PostgresSourceOptions"]

@@ -48,8 +48,12 @@ class _SqlSource(Source):
                     raise
                 log.warning("%s: polling failed, retrying in %ss: %s", self.system, self.options.every, exc)
                 count = 0
-            if count < self.options.batch:
+            if not self.full(count):
                 await self.wait(self.options.every)
+
+    def full(self, count: int) -> bool:
+        """Whether a poll that submitted `count` rows may have left more: poll again at once."""
+        return count >= self.options.batch
 
     async def poll(self, ingress: Ingress) -> int:
         """Read and submit one batch; the number of rows submitted."""

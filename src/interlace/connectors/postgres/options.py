@@ -1,0 +1,58 @@
+"""What a flow's `trigger:` may say about a PostgreSQL system: the shared polling and capture
+options, and the bulk sync (`bulk: true`), which moves a table in chunks instead of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from interlace.connectors.sql.options import SqlSourceOptions
+
+Problem = tuple[tuple[str | int, ...], str]
+"""A config problem: its YAML path (below the flow) and what is wrong."""
+
+
+class PostgresSourceOptions(SqlSourceOptions):
+    """`trigger: {system: legacy, table: orders, cursor: id, bulk: true, chunk: 50000}`.
+
+    With `bulk: true` the source emits one message per chunk of rows (a cursor range and a row
+    count, event `chunk`) instead of one per row; the `postgres` sink copies the range straight
+    from the source table (binary COPY, no per-row Python). Only for a flow without steps whose
+    every delivery is a `postgres` table: `interlace check` refuses anything else.
+    """
+
+    bulk: bool = Field(default=False, description="sync the table in chunks of rows, not row by row")
+    chunk: int = Field(default=50_000, ge=1, le=10_000_000, description="rows per chunk (bulk)")
+
+    @model_validator(mode="after")
+    def _bulk(self) -> PostgresSourceOptions:
+        if self.bulk:
+            if self.capture:
+                raise ValueError("`bulk: true` polls by a cursor column; it cannot be combined with `capture`")
+            if self.table is None:
+                raise ValueError("`bulk: true` copies a table: give `table`, not `query`")
+        return self
+
+    def check_flow(self, flow: Any, deliveries: Sequence[tuple[str | None, Any]]) -> list[Problem]:
+        """The loader's cross-check of a trigger against its flow: problems, with their paths.
+
+        `deliveries`: per `deliver:` entry, its connector's name (None: unknown) and options."""
+        if not self.bulk:
+            return []
+        problems: list[Problem] = []
+        if flow.steps:
+            problems.append(
+                (("steps",), "a `bulk: true` trigger moves chunks of rows, not messages: the flow can have no steps")
+            )
+        if not deliveries:
+            problems.append((("trigger", "bulk"), "a `bulk: true` trigger needs a `postgres` delivery"))
+        for i, (connector, options) in enumerate(deliveries):
+            if connector is not None and connector != "postgres":
+                problems.append(
+                    (("deliver", i, "system"), f"a `bulk: true` trigger can only deliver to postgres, not {connector}")
+                )
+            elif getattr(options, "mode", None) == "delete":
+                problems.append((("deliver", i, "mode"), "a `bulk: true` trigger cannot deliver in mode delete"))
+        return problems
