@@ -20,11 +20,15 @@ Contenders:
   message per chunk of rows, each chunk streamed with binary COPY from the source table into the
   target in the transaction that records its delivery id; timed from the process start (its
   start-up, about a second, included) to the last row;
+- `csv/bulk`: CSV -> PostgreSQL through `interlace run` with a bulk `files` trigger (`bulk: true,
+  chunk: 50000`): the file is moved to archive/, scanned for row boundaries (quote-aware), one
+  message per chunk (a byte range); the postgres sink streams each range with COPY (FORMAT csv)
+  in the transaction that records its delivery id; timed from the process start;
 - `dlt` (pip install dlt[postgres]): a resource yielding pages of the same rows, loaded with the
   `csv` loader format (COPY; dlt's fastest for PostgreSQL), normalisation included.
 
 Prints rows/s and the ratios the issue asks for (Interlace / dlt, Interlace / COPY, the same for
-`hub` and `bulk`); writes
+`hub`, `bulk` and `csv/bulk`); writes
 the figures as JSON to benchmarks/results/.
 """
 
@@ -62,6 +66,7 @@ FROM generate_series(1, $1) AS i
 """
 TARGETS = [
     "bench_copy_pg", "bench_copy_csv", "bench_interlace_pg", "bench_interlace_csv", "bench_hub_pg", "bench_bulk_pg",
+    "bench_bulk_csv",
 ]  # fmt: skip
 DLT_TYPES: Any = {
     "id": {"data_type": "bigint", "nullable": False}, "name": {"data_type": "text"},
@@ -243,6 +248,20 @@ flows:
 """
 
 
+CSV_BULK_CONFIG = """
+hub: {{name: bench, port: {port}, store: "sqlite:///{store}", workers: 64, trace: false}}
+owners: {{ops: {{email: ops@example.test}}}}
+systems:
+  drop: {{connector: files, path: "{drop}", format: csv}}
+  target: {{connector: postgres, dsn: "{dsn}", pool: {pool}}}
+flows:
+  load:
+    trigger: {{system: drop, pattern: "*.csv", bulk: true, chunk: {chunk}, poll_interval: 0.05}}
+    deliver: {{system: target, table: bench_bulk_csv, mode: insert}}
+    on_error: {{owner: ops}}
+"""
+
+
 STARTUP: dict[str, float] = {}
 """Seconds from starting `interlace run` until it answered /health (included in its load's time)."""
 
@@ -314,6 +333,22 @@ async def bulk_pg(dsn: str, rows: int, chunk: int, pool: int, workdir: Path) -> 
     chunks = -(-rows // chunk)
     done = f"SELECT count(*) >= {chunks} FROM _interlace_delivered WHERE sink = 'bench_bulk_pg'"
     await run_hub("pg/bulk", port, text, workdir, done, 0.02)
+
+
+async def bulk_csv(dsn: str, csv_path: Path, rows: int, chunk: int, pool: int, workdir: Path) -> None:
+    """CSV -> PostgreSQL through `interlace run` with a bulk `files` trigger: the file (already in
+    the watched folder) is moved to archive/, scanned for chunk boundaries, and each chunk's byte
+    range is streamed with COPY (FORMAT csv) by the postgres sink. Timed from the process start."""
+    drop = workdir / "drop"
+    drop.mkdir(exist_ok=True)
+    os.link(csv_path, drop / "bench.csv")
+    port = free_port()
+    text = CSV_BULK_CONFIG.format(
+        port=port, store=workdir / "bulk_csv.db", drop=drop, dsn=dsn, chunk=chunk, pool=pool
+    )
+    chunks = -(-rows // chunk)
+    done = f"SELECT count(*) >= {chunks} FROM _interlace_delivered WHERE sink = 'bench_bulk_csv'"
+    await run_hub("csv/bulk", port, text, workdir, done, 0.02)
 
 
 # -- dlt -----------------------------------------------------------------------------------------
@@ -413,11 +448,12 @@ async def main() -> None:
         await timed("csv/interlace", interlace_csv(args.dsn, csv_path, args.batch), times)
         if not args.no_dlt:
             await timed("csv/dlt", asyncio.to_thread(dlt_csv, args.dsn, csv_path, args.batch, work), times)
+        await timed("csv/bulk", bulk_csv(args.dsn, csv_path, args.rows, args.chunk, args.pool, work), times)
 
     loaded = {
         "pg/copy": "bench_copy_pg", "csv/copy": "bench_copy_csv", "pg/interlace": "bench_interlace_pg",
         "csv/interlace": "bench_interlace_csv", "pg/dlt": "bench_dlt_pg.rows", "csv/dlt": "bench_dlt_csv.rows",
-        "pg/hub": "bench_hub_pg", "pg/bulk": "bench_bulk_pg",
+        "pg/hub": "bench_hub_pg", "pg/bulk": "bench_bulk_pg", "csv/bulk": "bench_bulk_csv",
     }  # fmt: skip
     for name in times:
         got = await count(args.dsn, loaded[name])
@@ -442,6 +478,10 @@ async def main() -> None:
         ratios["pg: bulk speed / dlt"] = times["pg/dlt"] / times["pg/bulk"]
     ratios["pg: bulk time / copy"] = times["pg/bulk"] / times["pg/copy"]
     ratios["pg: bulk time after start-up / copy"] = (times["pg/bulk"] - STARTUP["pg/bulk"]) / times["pg/copy"]
+    if "csv/dlt" in times:
+        ratios["csv: bulk speed / dlt"] = times["csv/dlt"] / times["csv/bulk"]
+    ratios["csv: bulk time / copy"] = times["csv/bulk"] / times["csv/copy"]
+    ratios["csv: bulk time after start-up / copy"] = (times["csv/bulk"] - STARTUP["csv/bulk"]) / times["csv/copy"]
     print()
     for name, ratio in ratios.items():
         print(f"{name:<34}{ratio:>6.2f}x")

@@ -271,7 +271,8 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                 (connector_of[d.system].name if d.system in connector_of else None, loaded.delivery_options.get(at))
                 for at, d in (((name, i), d) for i, d in enumerate(flow.deliver))
             ]
-            for where, problem in flow_check(flow, targets):
+            settings = loaded.system_settings.get(flow.trigger.system or "")
+            for where, problem in flow_check(flow, targets, settings):
                 check.add((*floc, *where), problem)
         owner = flow.on_error.owner
         if owner is not None and owner not in cfg.owners:

@@ -6,13 +6,15 @@ import asyncio
 from typing import Any, ClassVar
 
 from interlace.connectors.base import Connector, Options, Sink, Source
+from interlace.connectors.files import bulk
 from interlace.connectors.files.folder import Folder, LocalFolder
 from interlace.connectors.files.settings import FilesSettings, FilesSinkOptions, FilesSourceOptions
 from interlace.connectors.files.sink import EXTENSIONS, FolderSink
-from interlace.connectors.files.source import FolderSource
+from interlace.connectors.files.source import BulkFolderSource, FolderSource
 from interlace.errors import ConnectorError
 from interlace.formats.base import Codec
 from interlace.formats.config import FormatConfig
+from interlace.formats.csv import CsvFormat
 from interlace.formats.registry import codec_for
 
 
@@ -33,6 +35,7 @@ class FilesConnector(Connector):
         else:
             assert self.settings.path is not None
             self.folder = LocalFolder(self.settings.path)
+            bulk.register(self)  # the postgres sinks loading this folder's CSV chunks find it by name
         self._sinks: list[FolderSink] = []
 
     def _codec(self, override: FormatConfig | None) -> tuple[Codec, FormatConfig]:
@@ -41,7 +44,13 @@ class FilesConnector(Connector):
 
     def source(self, flow: str, options: Any) -> Source:
         opts = options if isinstance(options, FilesSourceOptions) else FilesSourceOptions.model_validate(options or {})
-        codec, _ = self._codec(opts.format)
+        codec, config = self._codec(opts.format)
+        if opts.bulk:
+            if self.settings.sftp is not None or not isinstance(config, CsvFormat):
+                raise ConnectorError(f"files system {self.system}: `bulk: true` loads local CSV files only")
+            if (why := bulk.dialect_problem(config)) is not None:
+                raise ConnectorError(f"files system {self.system}: `bulk: true` cannot load CSV with {why}")
+            return BulkFolderSource(self.system, flow, self.folder, codec, opts, config)
         return FolderSource(self.system, flow, self.folder, codec, opts)
 
     def sink(self, options: Any) -> Sink:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -73,8 +74,46 @@ class FilesSourceOptions(Options):
     """A record field whose value becomes the message key."""
     format: FormatConfig | None = None
     """Overrides the system's format for this flow."""
+    bulk: bool = Field(default=False, description="load each CSV file in chunks of rows (COPY), not record by record")
+    """Each complete file is moved to `archive/` and submitted as one message per chunk of rows
+    (a byte range); the `postgres` sink streams the range with COPY. Local CSV files into
+    `postgres` tables only, in a flow without steps: `interlace check` refuses anything else."""
+    chunk: int = Field(default=50_000, ge=1, le=10_000_000, description="rows per chunk (bulk)")
 
     _folders = field_validator("archive", "error")(_plain)
+
+    def check_flow(
+        self, flow: Any, deliveries: Sequence[tuple[str | None, Any]], settings: Any = None
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        """The loader's cross-check of a bulk trigger against its flow and its system's settings."""
+        if not self.bulk:
+            return []
+        from interlace.connectors.files.bulk import dialect_problem
+        from interlace.formats.csv import CsvFormat
+
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if isinstance(settings, FilesSettings) and settings.sftp is not None:
+            problems.append((("trigger", "bulk"), "a `bulk: true` trigger reads local files: not over sftp"))
+        fmt = self.format or (settings.format if isinstance(settings, FilesSettings) else None)
+        where: tuple[str | int, ...] = ("trigger", "format") if self.format is not None else ("trigger", "bulk")
+        if fmt is not None and not isinstance(fmt, CsvFormat):
+            problems.append((where, f"a `bulk: true` trigger loads CSV files, not {fmt.type}"))
+        elif fmt is not None and (why := dialect_problem(fmt)) is not None:
+            problems.append((where, f"a `bulk: true` trigger cannot load CSV with {why}"))
+        if flow.steps:
+            problems.append(
+                (("steps",), "a `bulk: true` trigger moves chunks of rows, not messages: the flow can have no steps")
+            )
+        if not deliveries:
+            problems.append((("trigger", "bulk"), "a `bulk: true` trigger needs a `postgres` delivery"))
+        for i, (connector, options) in enumerate(deliveries):
+            if connector is not None and connector != "postgres":
+                problems.append(
+                    (("deliver", i, "system"), f"a `bulk: true` trigger can only deliver to postgres, not {connector}")
+                )
+            elif getattr(options, "mode", None) == "delete":
+                problems.append((("deliver", i, "mode"), "a `bulk: true` trigger cannot deliver in mode delete"))
+        return problems
 
 
 class FilesSinkOptions(Options):

@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from interlace.connectors.base import Incoming, Ingress, Source
+from interlace.connectors.files import bulk
 from interlace.connectors.files.folder import TEMP_PREFIX, Entry, Folder
 from interlace.connectors.files.settings import FilesSourceOptions
 from interlace.formats.base import Codec, Record, jsonable
+from interlace.formats.csv import CsvFormat
 from interlace.types import JSONObject
 
 log = logging.getLogger(__name__)
@@ -190,3 +192,99 @@ def _read_log(data: bytes) -> list[dict[str, Any]]:
                 continue  # a line cut short by a crash; the record is logged again on resume
             by_record[int(entry["record"])] = entry
     return [by_record[n] for n in sorted(by_record)]
+
+
+class BulkFolderSource(FolderSource):
+    """`trigger: {system: drop, pattern: "*.csv", bulk: true, chunk: 50000}`: each complete CSV
+    file is moved to archive/ and submitted as one message per chunk of rows (see `bulk.py`).
+
+    The cursor holds the file, its fingerprint, its name in archive/ and the byte offset reached:
+    stored before the move (so a crash right after it finds the file again) and with each chunk
+    (in the transaction that stores the chunk), so a restart resumes after the last stored chunk."""
+
+    def __init__(
+        self, system: str, flow: str, folder: Folder, codec: Codec, options: FilesSourceOptions, config: CsvFormat
+    ) -> None:
+        super().__init__(system, flow, folder, codec, options)
+        self.config = config
+        self.dialect = bulk.dialect_of(config)
+
+    async def run(self, ingress: Ingress) -> None:
+        self.folder.bind(asyncio.get_running_loop())
+        await asyncio.to_thread(self._prepare)
+        cursor = await ingress.load_cursor(self.cursor_name)
+        if isinstance(cursor, dict) and isinstance(cursor.get("archived"), str):
+            await self._resume(ingress, cursor)
+        while True:
+            await self.poll(ingress)
+            await asyncio.sleep(self.options.poll_interval)
+
+    async def _resume(self, ingress: Ingress, cursor: dict[str, Any]) -> None:
+        name, mark, archived = str(cursor.get("file")), cursor.get("fingerprint"), str(cursor["archived"])
+        entry = await asyncio.to_thread(self.folder.stat, name)
+        if cursor.get("offset") is None and entry is not None and fingerprint(entry) == mark:
+            await self.process(ingress, entry, 0)  # stopped before the move
+            return
+        moved = await asyncio.to_thread(self.folder.stat, archived)
+        if moved is not None and fingerprint(moved) == mark and not cursor.get("done"):
+            offset = cursor.get("offset")
+            log.info("resuming %s at byte %s", archived, offset)
+            await self._load(ingress, name, archived, str(mark), offset if isinstance(offset, int) else None)
+
+    async def process(self, ingress: Ingress, entry: Entry, after: int) -> None:
+        name, mark = entry.name, fingerprint(entry)
+        archived = await asyncio.to_thread(self._free, f"{self.options.archive}/{name}")
+        intent = {"file": name, "fingerprint": mark, "archived": archived, "offset": None}
+        await ingress.submit(self.flow, [], cursor=(self.cursor_name, intent))
+        archived = await asyncio.to_thread(self.folder.move, name, archived)
+        await self._load(ingress, name, archived, mark, None)
+
+    def _free(self, target: str) -> str:
+        stem, dot, ext = target.rpartition(".")
+        if not dot or "/" in ext:
+            stem, ext = target, ""
+        final, n = target, 1
+        while self.folder.exists(final):
+            final = f"{stem}.{n}.{ext}" if ext else f"{stem}.{n}"
+            n += 1
+        return final
+
+    async def _load(self, ingress: Ingress, name: str, archived: str, mark: str, offset: int | None) -> None:
+        stream = await asyncio.to_thread(self.folder.open_read, archived)
+        chunks = rows = 0
+        try:
+            try:
+                columns, first = await asyncio.to_thread(bulk.header, stream, self.config)
+            except (UnicodeDecodeError, ValueError) as exc:
+                columns, first = [], 0
+                log.error("%s: cannot read the header: %s", name, exc)
+            if not columns:
+                await asyncio.to_thread(self._refuse, name, archived)
+                return
+            quote = self.dialect.quote.encode()
+            scan = bulk.scan(stream, first if offset is None else max(offset, first), self.options.chunk, quote)
+            while (found := await asyncio.to_thread(next, scan, None)) is not None:
+                start, end, count = found
+                chunk = bulk.CsvChunk(self.system, archived, mark, start, end, count, tuple(columns), self.dialect)
+                item = Incoming(
+                    body=chunk.body(),
+                    event=bulk.EVENT,
+                    key=f"{archived}:{start}",
+                    headers={"file": name},
+                    idempotency_key=f"{self.system}:{archived}:{mark}:{start}-{end}",
+                )
+                cursor = {"file": name, "fingerprint": mark, "archived": archived, "offset": end}
+                await ingress.submit(self.flow, [item], cursor=(self.cursor_name, cursor))
+                chunks, rows = chunks + 1, rows + count
+        finally:
+            await asyncio.to_thread(stream.close)
+        done = {"file": name, "fingerprint": mark, "archived": archived, "offset": None, "done": True}
+        await ingress.submit(self.flow, [], cursor=(self.cursor_name, done))
+        if self.options.complete == "marker":
+            await asyncio.to_thread(self.folder.remove, name + self.options.marker_suffix)
+        log.info("%s: %d rows submitted in %d chunks, archived as %s", name, rows, chunks, archived)
+
+    def _refuse(self, name: str, archived: str) -> None:
+        report = {"file": name, "failed": 1, "records": [{"record": 0, "message": "no readable CSV header"}]}
+        self.folder.move(archived, f"{self.options.error}/{name}")
+        self.folder.write_bytes(f"{self.options.error}/{name}.report.json", json.dumps(report, indent=2).encode())

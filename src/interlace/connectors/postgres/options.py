@@ -35,10 +35,13 @@ class PostgresSourceOptions(SqlSourceOptions):
                 raise ValueError("`bulk: true` copies a table: give `table`, not `query`")
         return self
 
-    def check_flow(self, flow: Any, deliveries: Sequence[tuple[str | None, Any]]) -> list[Problem]:
+    def check_flow(
+        self, flow: Any, deliveries: Sequence[tuple[str | None, Any]], settings: Any = None
+    ) -> list[Problem]:
         """The loader's cross-check of a trigger against its flow: problems, with their paths.
 
-        `deliveries`: per `deliver:` entry, its connector's name (None: unknown) and options."""
+        `deliveries`: per `deliver:` entry, its connector's name (None: unknown) and options;
+        `settings`: the trigger system's settings (unused here)."""
         if not self.bulk:
             return []
         problems: list[Problem] = []

@@ -2,16 +2,19 @@
 COPY into a staging table and one `INSERT ... SELECT ... ON CONFLICT`.
 
 A chunk message of a bulk sync (see `bulk.py`) is not a row: its rows are streamed from the
-source table with binary COPY, in the transaction that records its delivery id."""
+source table with binary COPY, in the transaction that records its delivery id. A CSV chunk
+message of a bulk `files` trigger (see `connectors/files/bulk.py`) likewise: its byte range of
+the archived file is streamed with `COPY ... FROM STDIN (FORMAT csv)`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from interlace.connectors.files import bulk as csv_bulk
 from interlace.connectors.postgres import bulk
 from interlace.connectors.postgres.database import PgTx, PostgresDatabase
 from interlace.connectors.sql.database import DELIVERED, Database, Tx
@@ -24,6 +27,11 @@ from interlace.types import JSON
 _stages = itertools.count()
 
 
+def _count(status: str) -> int:
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
 def _split(table: str) -> tuple[str | None, str]:
     schema, _, bare = table.rpartition(".")
     return schema or None, bare
@@ -33,7 +41,7 @@ class PostgresSink(SqlSink):
     copy_threshold = 100
 
     async def deliver_many(self, batch: Sequence[tuple[Message, str]]) -> list[JSON | Exception]:
-        chunks = [i for i, (message, _) in enumerate(batch) if bulk.is_chunk(message)]
+        chunks = [i for i, (message, _) in enumerate(batch) if bulk.is_chunk(message) or csv_bulk.is_chunk(message)]
         if not chunks:
             return await super().deliver_many(batch)
         results: list[JSON | Exception] = [None] * len(batch)
@@ -45,12 +53,45 @@ class PostgresSink(SqlSink):
 
         async def one(i: int) -> None:
             try:
-                results[i] = await self.deliver_chunk(*batch[i])
+                message, delivery_id = batch[i]
+                if csv_bulk.is_chunk(message):
+                    results[i] = await self.deliver_csv_chunk(message, delivery_id)
+                else:
+                    results[i] = await self.deliver_chunk(message, delivery_id)
             except Exception as exc:  # each chunk's failure is its own
                 results[i] = exc
 
         await asyncio.gather(*(one(i) for i in chunks))
         return results
+
+    async def _deliver_once(
+        self,
+        message: Message,
+        delivery_id: str,
+        described: JSON,
+        gates: Sequence[PostgresDatabase],
+        work: Callable[[PostgresDatabase, PgTx], Awaitable[int]],
+    ) -> JSON:
+        """Run `work` (a chunk's copy; the rows it wrote) in the transaction that records the
+        delivery id, unless that id was recorded before: effectively once per chunk."""
+        db = await self._database()
+        assert isinstance(db, PostgresDatabase)
+        try:
+            await self._ensure_delivered(db)
+            async with bulk.copying(db, *gates), db.transaction() as tx:
+                if not await self.claim_delivered(db, tx, [delivery_id]):
+                    return {"status": "duplicate", "chunk": described}
+                copied = await work(db, tx)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            if not db.is_database_error(exc):
+                raise
+            raise DeliveryError(
+                f"{self.options.table}: chunk {message.key}: {_describe(exc)}", retryable=db.is_retryable(exc)
+            ) from exc
+        op: Op = "upsert" if self.options.mode == "mirror" else self.options.mode
+        return {"status": _DONE[op], "rows": copied, "chunk": described}
 
     async def deliver_chunk(self, message: Message, delivery_id: str) -> JSON:
         """Copy the rows a chunk message describes from its source table, effectively once."""
@@ -68,28 +109,57 @@ class PostgresSink(SqlSink):
             assert isinstance(source, PostgresDatabase)
             target = await self._load_table(db)
             origin_table = await source.table(chunk.table)
-            columns = self._chunk_columns(chunk, target, origin_table)
-            source_types = {c.name: c.type for c in origin_table.columns}
-            await self._ensure_delivered(db)
-            async with bulk.copying(db, source), db.transaction() as tx:
-                if not await self.claim_delivered(db, tx, [delivery_id]):
-                    return {"status": "duplicate", "chunk": bulk.describe(chunk)}
-                copied = await self._copy_chunk(db, tx, source, chunk, columns, source_types)
-        except DeliveryError:
-            raise
         except Exception as exc:
             if not db.is_database_error(exc):
                 raise
             raise DeliveryError(
                 f"{self.options.table}: chunk {message.key}: {_describe(exc)}", retryable=db.is_retryable(exc)
             ) from exc
-        op: Op = "upsert" if self.options.mode == "mirror" else self.options.mode
-        return {"status": _DONE[op], "rows": copied, "chunk": bulk.describe(chunk)}
+        have = {c.name for c in origin_table.columns}
+        columns = self._chunk_columns(f"source table {chunk.table!r} of {chunk.system!r}", target, have)
+        source_types = {c.name: c.type for c in origin_table.columns}
 
-    def _chunk_columns(self, chunk: bulk.Chunk, target: Table, source: Table) -> list[Column]:
-        """The target's columns the chunk writes: those the source table has too (only the
-        delivery's `columns` and keys when it names some)."""
-        have = {c.name for c in source.columns}
+        async def work(db: PostgresDatabase, tx: PgTx) -> int:
+            return await self._copy_chunk(db, tx, source, chunk, columns, source_types, target)
+
+        return await self._deliver_once(message, delivery_id, bulk.describe(chunk), [source], work)
+
+    async def deliver_csv_chunk(self, message: Message, delivery_id: str) -> JSON:
+        """Load the rows of a CSV file's byte range (a bulk `files` trigger), effectively once."""
+        chunk = csv_bulk.parse_chunk(message)
+        path = csv_bulk.local_path(chunk.system, chunk.file)  # confined to the system's folder
+        try:
+            st = await asyncio.to_thread(path.stat)
+        except FileNotFoundError:
+            raise DeliveryError(f"CSV chunk: {chunk.file} is gone from {chunk.system!r}", retryable=False) from None
+        if f"{st.st_size:x}-{st.st_mtime_ns:x}" != chunk.fingerprint or chunk.end > st.st_size:
+            raise DeliveryError(f"CSV chunk: {chunk.file} of {chunk.system!r} changed since it was read",
+                                retryable=False)  # fmt: skip
+        db = await self._database()
+        assert isinstance(db, PostgresDatabase)
+        target = await self._load_table(db)
+        names = set(chunk.columns)
+        if len(names) != len(chunk.columns):
+            raise DeliveryError(f"CSV chunk: {chunk.file}: a column name appears twice in the header", retryable=False)
+        columns = self._chunk_columns(f"CSV file {chunk.file!r}", target, names)
+        d = chunk.dialect
+
+        async def copy(tx: PgTx, table: str, schema: str | None) -> str:
+            status: str = await tx.conn.copy_to_table(
+                table, source=csv_bulk.read_range(path, chunk.start, chunk.end), columns=chunk.columns,
+                schema_name=schema, format="csv", delimiter=d.delimiter, quote=d.quote, escape=d.quote,
+                encoding=d.encoding,
+            )  # fmt: skip
+            return status
+
+        async def work(db: PostgresDatabase, tx: PgTx) -> int:
+            return await self._copy_into(db, tx, chunk.columns, columns, target, copy)
+
+        return await self._deliver_once(message, delivery_id, chunk.describe(), [], work)
+
+    def _chunk_columns(self, what: str, target: Table, have: set[str]) -> list[Column]:
+        """The target's columns a chunk writes: those its source has too (only the delivery's
+        `columns` and keys when it names some)."""
         wanted = self.options.columns
         keys = self.options.keys
         columns = [
@@ -98,12 +168,39 @@ class PostgresSink(SqlSink):
         names = {c.name for c in columns}
         missing = [k for k in keys if k not in names]
         if missing or not columns:
-            what = f"key column {', '.join(map(repr, missing))}" if missing else "column of the target"
-            raise DeliveryError(
-                f"{self.options.table}: source table {chunk.table!r} of {chunk.system!r} has no {what}",
-                retryable=False,
-            )
+            column = f"key column {', '.join(map(repr, missing))}" if missing else "column of the target"
+            raise DeliveryError(f"{self.options.table}: {what} has no {column}", retryable=False)
         return columns
+
+    async def _copy_into(
+        self,
+        db: PostgresDatabase,
+        tx: PgTx,
+        copied: Sequence[str],
+        columns: list[Column],
+        target: Table,
+        copy: Callable[[PgTx, str, str | None], Awaitable[str]],
+    ) -> int:
+        """Run one COPY of the columns `copied` (in that order) and write `columns` of its rows
+        into the target: straight into it in `insert` mode when every copied column is written,
+        else through a temporary staging table (a column the target lacks staged as text), then
+        one INSERT, upsert or UPDATE. The number of rows copied."""
+        names = tuple(c.name for c in columns)
+        mode = self.options.mode
+        if mode == "insert" and sorted(copied) == sorted(names):
+            schema, dest = _split(self.options.table)
+            status = await copy(tx, dest, schema)
+            return _count(status)
+        types = {c.name: c.type for c in target.columns}
+        stage = f"_interlace_stage_{next(_stages)}"
+        await tx.execute(
+            f"CREATE TEMP TABLE {stage} ("
+            + ", ".join(f"{db.q(n)} {types.get(n, 'text')}" for n in copied)
+            + ") ON COMMIT DROP"
+        )
+        status = await copy(tx, stage, None)
+        await tx.execute(self._from_stage(db, stage, names))
+        return _count(status)
 
     async def _copy_chunk(
         self,
@@ -113,6 +210,7 @@ class PostgresSink(SqlSink):
         chunk: bulk.Chunk,
         columns: list[Column],
         source_types: dict[str, str],
+        target: Table,
     ) -> int:
         """Stream the chunk's rows from the source into the target (or a staging table, then the
         target); the number of rows copied. Uses no connection of the pools but `tx`'s and the
@@ -127,40 +225,33 @@ class PostgresSink(SqlSink):
             where, params = f"{cursor} > $1 AND {cursor} <= $2", [chunk.low, chunk.high]
         select = f"SELECT {exprs} FROM {db.q(chunk.table)} WHERE {where}"
         names = tuple(c.name for c in columns)
-        mode = self.options.mode
-        if mode == "insert":
-            schema, dest = _split(self.options.table)
-        else:
-            schema, dest = None, f"_interlace_stage_{next(_stages)}"
-            listed = ", ".join(map(db.q, names))
-            await tx.execute(
-                f"CREATE TEMP TABLE {dest} ON COMMIT DROP AS SELECT {listed} FROM {db.q(self.options.table)} "
-                "WITH NO DATA"
-            )
-        pipe = bulk.Pipe()
 
-        async def produce() -> None:
+        async def copy(tx: PgTx, dest: str, schema: str | None) -> str:
+            pipe = bulk.Pipe()
+
+            async def produce() -> None:
+                try:
+                    async with bulk.reader(source, db) as conn:
+                        await conn.copy_from_query(select, *params, output=pipe.put, format="binary")
+                except BaseException as exc:
+                    await pipe.close(exc)
+                    raise
+                await pipe.close()
+
+            producer = asyncio.create_task(produce())
             try:
-                async with bulk.reader(source, db) as conn:
-                    await conn.copy_from_query(select, *params, output=pipe.put, format="binary")
-            except BaseException as exc:
-                await pipe.close(exc)
+                status: str = await tx.conn.copy_to_table(
+                    dest, source=pipe, columns=names, schema_name=schema, format="binary"
+                )
+            except BaseException:
+                producer.cancel()
+                with contextlib.suppress(BaseException):
+                    await producer
                 raise
-            await pipe.close()
+            await producer
+            return status
 
-        producer = asyncio.create_task(produce())
-        try:
-            status = await tx.conn.copy_to_table(dest, source=pipe, columns=names, schema_name=schema, format="binary")
-        except BaseException:
-            producer.cancel()
-            with contextlib.suppress(BaseException):
-                await producer
-            raise
-        await producer
-        copied = int(status.rsplit(" ", 1)[-1]) if status.rsplit(" ", 1)[-1].isdigit() else 0
-        if mode != "insert":
-            await tx.execute(self._from_stage(db, dest, names))
-        return copied
+        return await self._copy_into(db, tx, names, columns, target, copy)
 
     def _from_stage(self, db: Database, stage: str, names: tuple[str, ...]) -> str:
         table, keys = db.q(self.options.table), self.options.keys
@@ -170,6 +261,8 @@ class PostgresSink(SqlSink):
             assignments = ", ".join(f"{db.q(c)} = s.{db.q(c)}" for c in sets)
             match = " AND ".join(f"t.{db.q(k)} = s.{db.q(k)}" for k in keys)
             return f"UPDATE {table} AS t SET {assignments} FROM {stage} AS s WHERE {match}"
+        if self.options.mode == "insert" or not keys:
+            return f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {stage}"
         return f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {stage} {on_conflict(db, names, keys)}"
 
     def upsert_sql(self, db: Database, columns: Sequence[str], keys: Sequence[str]) -> str:
