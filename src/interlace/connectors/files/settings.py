@@ -89,6 +89,7 @@ class FilesSourceOptions(Options):
         if not self.bulk:
             return []
         from interlace.connectors.files.bulk import dialect_problem
+        from interlace.connectors.postgres.options import bulk_flow_problems
         from interlace.formats.csv import CsvFormat
 
         problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -100,19 +101,7 @@ class FilesSourceOptions(Options):
             problems.append((where, f"a `bulk: true` trigger loads CSV files, not {fmt.type}"))
         elif fmt is not None and (why := dialect_problem(fmt)) is not None:
             problems.append((where, f"a `bulk: true` trigger cannot load CSV with {why}"))
-        if flow.steps:
-            problems.append(
-                (("steps",), "a `bulk: true` trigger moves chunks of rows, not messages: the flow can have no steps")
-            )
-        if not deliveries:
-            problems.append((("trigger", "bulk"), "a `bulk: true` trigger needs a `postgres` delivery"))
-        for i, (connector, options) in enumerate(deliveries):
-            if connector is not None and connector != "postgres":
-                problems.append(
-                    (("deliver", i, "system"), f"a `bulk: true` trigger can only deliver to postgres, not {connector}")
-                )
-            elif getattr(options, "mode", None) == "delete":
-                problems.append((("deliver", i, "mode"), "a `bulk: true` trigger cannot deliver in mode delete"))
+        problems += bulk_flow_problems(flow, deliveries)
         return problems
 
 
