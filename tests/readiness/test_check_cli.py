@@ -76,3 +76,30 @@ def test_quickstart_copy_is_ready_with_live_probes(tmp_path: Path) -> None:
     # the stand-in CRM is not running: the live probe says so, and nothing else is wrong
     assert kinds == {"system-unreachable"}
     assert result.returncode == 1
+
+
+def test_a_bulk_flow_is_not_asked_for_validation_or_tests(tmp_path: Path) -> None:
+    config = tmp_path / "hub.yaml"
+    flow = (
+        "    trigger: {{system: legacy, table: a, cursor: id{bulk}}}\n"
+        "    deliver: {{system: reporting, table: b, mode: insert}}\n"
+        "    on_error: {{owner: dba}}\n"
+        "    gain: {{minutes_saved_per_message: 1}}\n"
+    )
+    head = (
+        "owners: {dba: {email: dba@example.test}}\n"
+        "systems:\n"
+        "  legacy: {connector: postgres, dsn: 'postgresql://postgres@127.0.0.1:5432/test'}\n"
+        "  reporting: {connector: postgres, dsn: 'postgresql://postgres@127.0.0.1:5432/test'}\n"
+        "flows:\n  copy:\n"
+    )
+    config.write_text(head + flow.format(bulk=", bulk: true"))
+    bulk = json.loads(interlace("check", str(config), "--offline", "--format", "json").stdout)
+    config.write_text(head + flow.format(bulk=""))
+    rows = json.loads(interlace("check", str(config), "--offline", "--format", "json").stdout)
+
+    def kinds(report: object) -> set[str]:
+        return {f["kind"] for f in report["findings"]}  # type: ignore[index]
+
+    assert {"no-validation", "flow-no-tests"} <= kinds(rows)
+    assert not {"no-validation", "flow-no-tests"} & kinds(bulk)

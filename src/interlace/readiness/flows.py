@@ -15,7 +15,10 @@ def check(ctx: Context) -> list[Finding]:
         gain = flow.gain
         if gain is None or (gain.minutes_saved_per_message is None and gain.cost_saved_per_message is None):
             found.append(ctx.finding("no-gain", loc, f"flow {name!r} declares no minutes or cost saved per message"))
-        if not _validates_first(flow):
+        # A bulk trigger moves chunks of rows with no steps: the target table's types are its
+        # validation, and there is no per-message behaviour for a flow test to pin down.
+        bulk = bool(flow.trigger.extras.get("bulk"))
+        if not bulk and not _validates_first(flow):
             found.append(
                 ctx.finding(
                     "no-validation",
@@ -23,7 +26,7 @@ def check(ctx: Context) -> list[Finding]:
                     f"flow {name!r} uses or delivers incoming data before any validate step",
                 )
             )
-        if not flow.tests:
+        if not bulk and not flow.tests:
             found.append(ctx.finding("flow-no-tests", loc, f"flow {name!r} has no tests"))
         for i, step in enumerate(flow.steps):
             if isinstance(step, RouteStep) and not any(rule.default for rule in step.route):
