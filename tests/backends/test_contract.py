@@ -241,3 +241,16 @@ async def test_settle_with_a_stale_golden_read_runs_the_item_again(backend: Back
     [back] = await backend.lease("w", 5, 30)
     assert back.id == item.id and back.attempts == 0, "due again at once, not counted as a failure"
     assert (await backend.golden("customer", ["a@x"]))["a@x"].values == {"name": "first"}
+
+
+async def test_extend_keeps_a_slow_item_leased(backend: Backend) -> None:
+    await backend.enqueue([NewWork(msg())])
+    [item] = await backend.lease("w1", 1, 0.3)
+    await asyncio.sleep(0.2)
+    await backend.extend("w1", [item.id], 0.5)
+    await backend.extend("someone-else", [item.id], 0.0)  # only the holder can extend
+    await asyncio.sleep(0.2)
+    assert await backend.lease("w2", 1, 30) == [], "still leased after its first lease ran out"
+    await asyncio.sleep(0.4)
+    [again] = await backend.lease("w2", 1, 30)
+    assert again.id == item.id, "a lease nobody extends runs out"

@@ -208,6 +208,11 @@ class Backend(ABC):
         """Take up to `limit` due items for `seconds`; an expired lease makes an item due again."""
 
     @abstractmethod
+    async def extend(self, owner: str, ids: Sequence[int], seconds: float) -> None:
+        """Keep the items `owner` still holds leased for another `seconds` (the worker's heartbeat,
+        so a slow delivery is not handed to a second worker while it runs)."""
+
+    @abstractmethod
     async def settle(self, outcomes: Sequence[Settle]) -> list[bool]:
         """Apply each outcome atomically; False for an item whose lease was lost (its outputs
         are then discarded, since whoever holds it now will produce them)."""

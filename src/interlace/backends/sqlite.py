@@ -366,6 +366,16 @@ class SqliteBackend(Backend):
 
         return await self._run(op)
 
+    async def extend(self, owner: str, ids: Sequence[int], seconds: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            until = time.time() + seconds
+            conn.executemany(
+                "UPDATE work SET available_at = ? WHERE id = ? AND lease_owner = ?",
+                [(until, item_id, owner) for item_id in ids],
+            )
+
+        await self._run(op)
+
     async def settle(self, outcomes: Sequence[Settle]) -> list[bool]:
         def op(conn: sqlite3.Connection) -> list[bool]:
             now = time.time()

@@ -29,6 +29,10 @@ from interlace.types import JSON
 
 log = logging.getLogger("interlace.worker")
 
+DELIVERY_TIMEOUT = 300.0
+"""A delivery (or batch) that has not finished in 5 minutes fails, and is retried by the flow's
+policy; sinks' own timeouts (HTTP, database) normally answer long before."""
+
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{id(object()):x}"
@@ -56,12 +60,31 @@ class Worker:
         self.owner = worker_id()
         self.wakeup = asyncio.Event()
         self._inflight = 0
+        self._held: set[int] = set()
         self._slot = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     # -- the dispatch loop ---------------------------------------------------------------
     async def run(self) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
+        try:
+            await self._dispatch()
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self) -> None:
+        """Every third of a lease, extend the leases of the items still running, so that only a
+        worker that died (or hangs past its sinks' own timeouts) gives its items back."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            if self._held:
+                try:
+                    await self.backend.extend(self.owner, list(self._held), self.lease)
+                except Exception:
+                    log.exception("could not extend leases; they may be taken over")
+
+    async def _dispatch(self) -> None:
         while not self._stopping:
             free = self.concurrency - self._inflight
             if free <= 0:
@@ -78,6 +101,7 @@ class Worker:
                 continue
             for group in self._groups(items):
                 self._inflight += len(group)
+                self._held.update(item.id for item in group)
                 task = asyncio.create_task(self._run_group(group))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
@@ -131,6 +155,7 @@ class Worker:
             await self.backend.settle(outcomes)
         finally:
             self._inflight -= len(group)
+            self._held.difference_update(item.id for item in group)
 
     # -- outcomes ----------------------------------------------------------------------
     def _trace(
@@ -256,7 +281,7 @@ class Worker:
                     if len(batch) > 1
                     else self._one(delivery.sink.deliver(*batch[0]))
                 )
-                results = await asyncio.wait_for(call, timeout=self.lease * 0.9)
+                results = await asyncio.wait_for(call, timeout=DELIVERY_TIMEOUT)
             finally:
                 if limit is not None:
                     limit.release()
