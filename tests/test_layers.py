@@ -55,7 +55,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
 
 # Import circles (sorted module names) still in the code; same rule as KNOWN_UPWARD.
 KNOWN_CIRCLES: set[tuple[str, ...]] = {
-    ("interlace.cli.databases", "interlace.cli.entities", "interlace.cli.files", "interlace.cli.main"),
     ("interlace.config.loader", "interlace.entities.checks", "interlace.entities.flows"),
     (
         "interlace.connectors.files",

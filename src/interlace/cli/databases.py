@@ -36,7 +36,7 @@ def inspect_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List a database system's tables and columns (type, nullable, default, primary key)."""
-    from interlace.cli.main import _load
+    from interlace.cli.common import _load
     from interlace.connectors.sql.admin import inspect
 
     loaded = _load(config)
@@ -66,7 +66,7 @@ def install_capture_command(
 ) -> None:
     """Install the trigger-fed outbox that captures a table's changes (deletes too), so a flow can
     trigger on them without polling; safe to run again after the table changes."""
-    from interlace.cli.main import _load
+    from interlace.cli.common import _load
     from interlace.connectors.sql.admin import install_capture
 
     loaded = _load(config)

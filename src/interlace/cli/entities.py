@@ -20,7 +20,7 @@ from rich.table import Table
 
 from interlace.backends import open_backend
 from interlace.backends.base import Backend, GoldenRecord
-from interlace.cli.main import ConfigArg, _load, err, out
+from interlace.cli.common import ConfigArg, _load, err, out
 from interlace.config.loader import LoadedConfig
 from interlace.config.secrets import redact
 from interlace.connectors import registry

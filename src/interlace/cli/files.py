@@ -19,7 +19,7 @@ def _format_from(fmt: str | None, config: Path | None, system: str | None) -> tu
         return parsed, None
     if config is None or system is None:
         raise typer.BadParameter("give --format, or --config with --system (a files system)")
-    from interlace.cli.main import _load
+    from interlace.cli.common import _load
 
     loaded = _load(config)
     settings = loaded.system_settings.get(system)

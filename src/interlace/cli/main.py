@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from interlace import __version__
-from interlace.config.loader import LoadedConfig, load_config
+from interlace.cli.common import ConfigArg, _load, err, out
 from interlace.config.secrets import redact
-from interlace.errors import ConfigError, ValidationFailed
+from interlace.errors import ValidationFailed
 
 T = TypeVar("T")
 
@@ -36,24 +35,6 @@ app = typer.Typer(
 )
 dlq = typer.Typer(help="Exceptions (dead letters): list, show, retry, discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
-
-out = Console()
-err = Console(stderr=True)
-
-ConfigArg = Annotated[Path, typer.Argument(help="The hub config file (hub.yaml).")]
-
-
-def _load(config: Path, *, secrets: bool = True) -> LoadedConfig:
-    """The checked config, or exit 2 listing every problem. Commands that only read or write the
-    hub's store (trace, dlq, send) pass `secrets=False`: they never talk to a system, so an unset
-    secret does not stop them."""
-    try:
-        return load_config(config, missing_secret=None if secrets else (lambda reference: ""))
-    except ConfigError as exc:
-        lines = [f"{config}: {len(exc.problems)} problem(s)", *(f"  {p}" for p in exc.problems)]
-        sys.stderr.write("\n".join(lines) + "\n")
-        raise typer.Exit(2) from None
-
 
 def _with_backend(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
     from interlace.backends import open_backend

@@ -1,0 +1,32 @@
+"""What every command module shares: the consoles, the config argument, and loading the config
+(exit 2 listing every problem). `main.py` registers the command modules; they import this, never
+`main.py`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from interlace.config.loader import LoadedConfig, load_config
+from interlace.errors import ConfigError
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigArg = Annotated[Path, typer.Argument(help="The hub config file (hub.yaml).")]
+
+
+def _load(config: Path, *, secrets: bool = True) -> LoadedConfig:
+    """The checked config, or exit 2 listing every problem. Commands that only read or write the
+    hub's store (trace, dlq, send) pass `secrets=False`: they never talk to a system, so an unset
+    secret does not stop them."""
+    try:
+        return load_config(config, missing_secret=None if secrets else (lambda reference: ""))
+    except ConfigError as exc:
+        lines = [f"{config}: {len(exc.problems)} problem(s)", *(f"  {p}" for p in exc.problems)]
+        sys.stderr.write("\n".join(lines) + "\n")
+        raise typer.Exit(2) from None
