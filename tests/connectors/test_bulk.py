@@ -80,6 +80,8 @@ async def test_a_bulk_sync_lands_every_row_exactly_once(pg: tuple[asyncpg.Connec
 
         sink = target.sink(SqlSinkOptions(table=dst, mode="insert"))
         results = await sink.deliver_many(chunks)
+        failed = [repr(r) + repr(r.__cause__) for r in results if isinstance(r, Exception)]
+        assert not failed, failed
         assert [r["rows"] for r in results] == [3000] * 6 + [2000]
         assert all(r["status"] == "inserted" for r in results)
         total, distinct, mismatched = await conn.fetchrow(

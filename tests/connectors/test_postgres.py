@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,3 +130,34 @@ async def test_setup_script_and_probe(tmp_path: Path, pg_dsn: str) -> None:
         db = await connector.database()
         await db.fetch("DROP TABLE interlace_setup_probe")
         await connector.close()
+
+
+async def test_first_deliveries_at_once_create_the_delivered_table_once(pg_dsn: str) -> None:
+    """Many sinks' first `insert` deliveries at the same moment, into a schema without the
+    dedupe table: PostgreSQL fails concurrent CREATE TABLE IF NOT EXISTS of one name (a unique
+    violation in its catalog) unless they take turns; every delivery must land."""
+    schema = f"fresh_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg_dsn)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    connectors = [
+        PostgresConnector(f"pg{i}", PostgresSettings(dsn=f"{pg_dsn}?search_path={schema}")) for i in range(4)
+    ]
+    try:
+        tables = [f"t{i}" for i in range(8)]
+        for table in tables:
+            await admin.execute(f"CREATE TABLE {schema}.{table} (id int PRIMARY KEY)")
+        sinks = [
+            connectors[i % len(connectors)].sink(SqlSinkOptions(table=table, mode="insert"))
+            for i, table in enumerate(tables)
+        ]
+        results = await asyncio.gather(
+            *(s.deliver_many(batch([{"id": i}], prefix=f"s{n}-{i}-")) for n, s in enumerate(sinks) for i in range(3)),
+        )
+        failed = [r for rs in results for r in rs if isinstance(r, Exception)]
+        assert failed == []
+        assert await admin.fetchval(f"SELECT count(*) FROM {schema}._interlace_delivered") == 24
+    finally:
+        for connector in connectors:
+            await connector.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()

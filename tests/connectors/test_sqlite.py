@@ -73,12 +73,14 @@ async def test_polling_source_runs_until_cancelled(tmp_path: Path, ingress: Memo
 async def test_lookup_cache_expires(tmp_path: Path) -> None:
     connector = erp(tmp_path)
     try:
-        lookup = Lookup(connector.database, ttl=0.05)
+        now = [1000.0]
+        lookup = Lookup(connector.database, ttl=60, clock=lambda: now[0])
         assert await lookup("orders", {"order_no": "A1"}) is None
         sink = connector.sink(SqlSinkOptions(table="orders", mode="insert"))
         await sink.deliver(Message(flow="x", body={"order_no": "A1", "email": "e"}), "m1")
+        now[0] += 59.9
         assert await lookup("orders", {"order_no": "A1"}) is None  # the miss is cached too
-        await asyncio.sleep(0.06)
+        now[0] += 0.2
         found = await lookup("orders", {"order_no": "A1"})
         assert found is not None and found["email"] == "e"
         assert (lookup.hits, lookup.misses) == (1, 2)

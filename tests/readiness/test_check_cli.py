@@ -9,7 +9,7 @@ from pathlib import Path
 from interlace.readiness import KINDS, readiness_errors
 from readiness.configs import clear, load, write
 
-from support import QUICKSTART, ROOT, interlace
+from support import QUICKSTART, ROOT, closed_port, interlace
 
 UNCLEAR = ROOT / "examples" / "unclear" / "hub.yaml"
 
@@ -70,8 +70,11 @@ def test_readiness_errors_for_run(tmp_path: Path) -> None:
 
 def test_quickstart_copy_is_ready_with_live_probes(tmp_path: Path) -> None:
     folder = tmp_path / "qs"
-    shutil.copytree(QUICKSTART, folder, ignore=shutil.ignore_patterns("*.db*", ".interlace"))
-    result = interlace("check", str(folder / "hub.yaml"), "--format", "json", env={"CRM_TOKEN": "t"})
+    shutil.copytree(QUICKSTART, folder, ignore=shutil.ignore_patterns("*.db*", ".interlace", "crm-orders.jsonl"))
+    config = folder / "hub.yaml"
+    with closed_port() as port:  # not 9100: a quickstart may be running on this machine
+        config.write_text(config.read_text().replace("127.0.0.1:9100", f"127.0.0.1:{port}"))
+        result = interlace("check", str(config), "--format", "json", env={"CRM_TOKEN": "t"})
     kinds = {f["kind"] for f in json.loads(result.stdout)["findings"]}
     # the stand-in CRM is not running: the live probe says so, and nothing else is wrong
     assert kinds == {"system-unreachable"}

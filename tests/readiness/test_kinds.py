@@ -11,7 +11,7 @@ import pytest
 from interlace.readiness import KINDS
 from readiness.configs import check, clear, kinds, write
 
-from support import free_port
+from support import closed_port
 
 Config = dict[str, Any]
 Edit = tuple[str, str] | None
@@ -243,11 +243,11 @@ def test_the_clear_config_has_no_findings(tmp_path: Path) -> None:
 
 
 def test_unreachable_system_is_probed_live(tmp_path: Path) -> None:
-    closed = free_port()
     (tmp_path / "bad").mkdir()
-    report = check(write(tmp_path / "bad", crm_at(closed)(clear())), offline=False)
-    assert [f.path for f in report.findings if f.kind == "system-unreachable"] == ["systems.crm"]
-    assert kinds(check(write(tmp_path / "bad", crm_at(closed)(clear())), offline=True)) == set()
+    with closed_port() as closed:
+        report = check(write(tmp_path / "bad", crm_at(closed)(clear())), offline=False)
+        assert [f.path for f in report.findings if f.kind == "system-unreachable"] == ["systems.crm"]
+        assert kinds(check(write(tmp_path / "bad", crm_at(closed)(clear())), offline=True)) == set()
 
 
 def test_reachable_systems_are_not_reported(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ _FAMILIES: dict[str, Family] = {
     "bytea": "bytes", "uuid": "uuid",
 }  # fmt: skip
 
+_DDL_LOCK = 0x696E746C  # "intl": the advisory lock key of Interlace's own DDL
 _RETRY_CLASSES = ("08", "40", "53", "57", "55P03")
 """SQLSTATE classes worth retrying: connection, rollback (deadlock, serialization), resources,
 operator intervention (shutdown), lock not available."""
@@ -151,6 +152,10 @@ class PostgresDatabase(Database):
 
     async def tables(self) -> list[Table]:
         return [await self.table(r["name"]) for r in await self.fetch(_TABLES)]
+
+    async def lock_for_ddl(self, tx: Tx) -> None:
+        assert isinstance(tx, PgTx)
+        await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", _DDL_LOCK)
 
     def is_database_error(self, exc: BaseException) -> bool:
         return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError)

@@ -99,6 +99,11 @@ class Database(ABC):
     def is_database_error(self, exc: BaseException) -> bool:
         """Whether `exc` came from the driver or the server (not from Interlace's own code)."""
 
+    async def lock_for_ddl(self, tx: Tx) -> None:
+        """Serialise Interlace's own `CREATE ... IF NOT EXISTS` statements across connections, on
+        engines where two running at once can fail (PostgreSQL: a unique violation in its
+        catalog). Held until `tx` ends; the default does nothing."""
+
     def adapt(self, value: Any) -> Any:
         """A coerced value in the form the driver binds (SQLite has no date or decimal type)."""
         return value

@@ -21,10 +21,19 @@ class Lookup:
 
     Results (misses too) are kept `ttl` seconds, at most `size` of them (least recently used go
     first). Values are coerced to the column types, so a JSON string finds a date column's row.
+    `clock` (seconds, monotonic) says when entries expire; tests pass their own.
     """
 
-    def __init__(self, database: Callable[[], Awaitable[Database]], *, ttl: float = 60.0, size: int = 1024) -> None:
+    def __init__(
+        self,
+        database: Callable[[], Awaitable[Database]],
+        *,
+        ttl: float = 60.0,
+        size: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._database = database
+        self._clock = clock
         self.ttl = ttl
         self.size = size
         self._cache: OrderedDict[str, tuple[float, JSONObject | None]] = OrderedDict()
@@ -39,7 +48,7 @@ class Lookup:
         if not where:
             raise ConnectorError("a lookup needs at least one column to match")
         cache_key = json.dumps([table, sorted(where.items())], default=str)
-        now = time.monotonic()
+        now = self._clock()
         cached = self._cache.get(cache_key)
         if cached is not None and cached[0] > now:
             self._cache.move_to_end(cache_key)

@@ -7,6 +7,7 @@ ids already there. A value that cannot be stored fails only its own message.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,6 +61,7 @@ class SqlSink(Sink):
         self._fast: dict[str, tuple[type, ...]] = {}
         self._converters: dict[tuple[str, ...], list[tuple[tuple[type, ...], Coercer]]] = {}
         self._delivered_ready = False
+        self._delivered_lock = asyncio.Lock()
         self._loaded_at = 0.0
         self._keys = tuple(options.keys)
 
@@ -264,10 +266,14 @@ class SqlSink(Sink):
     # -- effectively-once inserts ---------------------------------------------------------
 
     async def _ensure_delivered(self, db: Database) -> None:
-        if not self._delivered_ready:
-            async with db.transaction() as tx:
-                await tx.execute(self.delivered_ddl(db))
-            self._delivered_ready = True
+        if self._delivered_ready:
+            return
+        async with self._delivered_lock:  # concurrent batches of this sink create it once
+            if not self._delivered_ready:
+                async with db.transaction() as tx:
+                    await db.lock_for_ddl(tx)  # and other sinks and processes not at the same time
+                    await tx.execute(self.delivered_ddl(db))
+                self._delivered_ready = True
 
     async def _skip_delivered(self, db: Database, tx: Tx, writes: list[Write], results: list[Any]) -> list[Write]:
         inserts = [w for w in writes if w.op == "insert"]

@@ -175,6 +175,7 @@ async def install_capture(db: Database, capture: type[CaptureSource], table: str
     """Create the outbox and the triggers feeding it from `table`; the statements run."""
     statements = capture.capture_ddl(db, await db.table(table))
     async with db.transaction() as tx:
+        await db.lock_for_ddl(tx)
         for statement in statements:
             await tx.execute(statement)
     return statements
