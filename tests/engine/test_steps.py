@@ -13,6 +13,7 @@ import pytest
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
 from interlace.engine.hub import Hub
+from interlace.web.auth import create_token
 
 CONFIG = """
 hub: {name: steps, lease: 5s}
@@ -124,7 +125,8 @@ async def test_webhook_answers_after_persisting(hub: Hub) -> None:
         assert again.json()["id"] == r.json()["id"], "a repeated Idempotency-Key is recognised"
         health = await client.get("/health")
         assert health.json()["status"] == "ok"
-        metrics = await client.get("/metrics")
+        viewer, _ = await create_token(hub.backend, "metrics", "viewer", "test")  # /metrics needs a token
+        metrics = await client.get("/metrics", headers={"Authorization": f"Bearer {viewer}"})
         assert "interlace_messages_received_total" in metrics.text
     await hub.worker.drain()
     assert rows(hub, 'SELECT "order", total FROM approvals') == [("W", 3)]

@@ -273,3 +273,69 @@ class Backend(ABC):
     ) -> list[GoldenChange]:
         """History lines, oldest first: of one key or all, of one kind or all, and only those
         whose change id starts with `prefix` when given."""
+
+    # == API tokens and the audit log ==================================================
+    # The admin surface's records (web/auth.py, cli/tokens.py, cli/audit.py), kept apart from the
+    # queue above. Not abstract: a backend that lacks them still runs a hub, whose API then lets
+    # nobody in (TokensUnsupported is answered as 503).
+
+    async def create_token(self, name: str, role: Role, token_hash: str, created_by: str) -> ApiToken:
+        """Store a new token by its hash; ValueError when an unrevoked token already has `name`."""
+        raise TokensUnsupported(self)
+
+    async def tokens(self, *, revoked: bool = False) -> list[ApiToken]:
+        """Every unrevoked token (and the revoked ones when `revoked`), oldest first."""
+        raise TokensUnsupported(self)
+
+    async def token_by_hash(self, token_hash: str) -> ApiToken | None:
+        """The unrevoked token with this hash, if any."""
+        raise TokensUnsupported(self)
+
+    async def revoke_token(self, name: str) -> bool:
+        """Revoke the unrevoked token named `name`; False when there is none."""
+        raise TokensUnsupported(self)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        """Append one line to the audit log (`entry.id` and a zero `entry.at` are filled in)."""
+        raise TokensUnsupported(self)
+
+    async def audit_log(self, *, limit: int = 100, actor: str | None = None) -> list[AuditEntry]:
+        """The latest `limit` lines (of one actor when given), newest first."""
+        raise TokensUnsupported(self)
+
+
+Role = Literal["viewer", "operator", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
+"""Each role may do what the ones before it may: a viewer reads, an operator also retries and
+discards exceptions, an admin also manages tokens."""
+
+
+@dataclass
+class ApiToken:
+    """A token's record. The token itself is never stored, only its hash (see web/auth.py)."""
+
+    id: int
+    name: str
+    role: Role
+    created_at: float
+    created_by: str
+    revoked_at: float | None = None
+
+
+@dataclass
+class AuditEntry:
+    """One mutating call: who (a token's name, or `cli:<user>`), what (`action`), on what
+    (`target`), when (`at`), and how it ended (`outcome`: ok, not found, denied, ...)."""
+
+    actor: str
+    action: str
+    target: str
+    outcome: str
+    detail: dict[str, JSON] = field(default_factory=dict)
+    at: float = 0.0
+    id: int = 0
+
+
+class TokensUnsupported(NotImplementedError):
+    def __init__(self, backend: object) -> None:
+        super().__init__(f"the {type(backend).__name__} store keeps no API tokens or audit log")

@@ -674,3 +674,101 @@ class SqliteBackend(Backend):
 
     async def pending(self) -> int:
         return await self._run(lambda conn: int(conn.execute("SELECT count(*) FROM work").fetchone()[0]))
+
+    # == API tokens and the audit log ==================================================
+    # Their own tables (_TOKEN_TABLES below), made on first use so the queue's SCHEMA stays as is.
+
+    async def _run_tokens(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        if not getattr(self, "_token_tables_made", False):
+            await self._run(lambda conn: [conn.execute(statement) for statement in _TOKEN_TABLES])
+            self._token_tables_made = True
+        return await self._run(op)
+
+    async def create_token(self, name: str, role: Role, token_hash: str, created_by: str) -> ApiToken:
+        def op(conn: sqlite3.Connection) -> ApiToken:
+            if conn.execute("SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL", (name,)).fetchone():
+                raise ValueError(f"a token named {name!r} exists; revoke it first or choose another name")
+            now = time.time()
+            cur = conn.execute(
+                "INSERT INTO api_tokens (name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+                (name, role, token_hash, now, created_by),
+            )
+            assert cur.lastrowid is not None
+            return ApiToken(cur.lastrowid, name, role, now, created_by)
+
+        return await self._run_tokens(op)
+
+    async def tokens(self, *, revoked: bool = False) -> list[ApiToken]:
+        where = "" if revoked else " WHERE revoked_at IS NULL"
+        return await self._run_tokens(
+            lambda conn: [
+                ApiToken(*r)
+                for r in conn.execute(f"SELECT {_TOKEN_COLUMNS} FROM api_tokens{where} ORDER BY id").fetchall()
+            ]
+        )
+
+    async def token_by_hash(self, token_hash: str) -> ApiToken | None:
+        def op(conn: sqlite3.Connection) -> ApiToken | None:
+            row = conn.execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
+            ).fetchone()
+            return None if row is None else ApiToken(*row)
+
+        return await self._run_tokens(op)
+
+    async def revoke_token(self, name: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (time.time(), name)
+            )
+            return cur.rowcount > 0
+
+        return await self._run_tokens(op)
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (entry.at or time.time(), entry.actor, entry.action, entry.target, entry.outcome, _dump(entry.detail)),
+            )
+
+        await self._run_tokens(op)
+
+    async def audit_log(self, *, limit: int = 100, actor: str | None = None) -> list[AuditEntry]:
+        where, args = ("WHERE actor = ? ", [actor]) if actor is not None else ("", [])
+
+        def op(conn: sqlite3.Connection) -> list[AuditEntry]:
+            rows = conn.execute(
+                f"SELECT actor, action, target, outcome, detail, at, id FROM audit {where}ORDER BY id DESC LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+            return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}, r[5], r[6]) for r in rows]
+
+        return await self._run_tokens(op)
+
+
+# Imported here, not at the top, to keep this section apart from the queue's code above.
+from interlace.backends.base import ApiToken, AuditEntry, Role  # noqa: E402
+
+_TOKEN_COLUMNS = "id, name, role, created_at, created_by, revoked_at"
+_TOKEN_TABLES = (
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at REAL
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL",
+    """CREATE TABLE IF NOT EXISTS audit (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    )""",
+)

@@ -323,6 +323,8 @@ COMMAND_MODULES = (
     "interlace.cli.entities",  # entity show/diff, backfill
     "interlace.cli.databases",  # inspect, db install-capture
     "interlace.cli.files",  # inspect-file
+    "interlace.cli.tokens",  # token create/list/revoke
+    "interlace.cli.audit",  # audit
 )
 
 

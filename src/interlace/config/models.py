@@ -43,6 +43,11 @@ def parse_duration(text: str | float | int) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+class Listener(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+
+
 class HubSettings(Strict):
     name: str = "interlace"
     store: str = Field("sqlite:///.interlace/hub.db", description="Backend URL of the message store.")
@@ -55,6 +60,14 @@ class HubSettings(Strict):
     durable: Literal["full", "normal"] = Field(
         "full",
         description="full: fsync every group commit; normal: survive a process crash, not a power cut.",
+    )
+    webhooks: Listener | None = Field(
+        None,
+        description="Serve webhooks (and /health) on their own host and port; the main port then serves"
+        " only the token-protected API, so partners need not reach it. See docs/security.md.",
+    )
+    open_metrics: bool = Field(
+        False, description="Serve /metrics without a token (a Prometheus scraper on a trusted network)."
     )
 
     @field_validator("lease", "poll")

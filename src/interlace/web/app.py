@@ -1,7 +1,14 @@
-"""The hub's HTTP server: connector routes (webhooks), health, metrics and a small read API."""
+"""The hub's HTTP server: connector routes (webhooks), health, metrics and the admin API.
+
+Every route but /health and the webhooks needs a token (web/auth.py): reading needs the viewer
+role, acting on exceptions the operator role, managing tokens and reading the audit log the admin
+role. /metrics needs a viewer token unless `hub.open_metrics` is set. With `hub.webhooks` set,
+the webhooks are served on their own listener (`build_webhook_app`) and not on this one.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -11,69 +18,197 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from interlace.backends.base import ROLES, ApiToken, ExceptionRecord, Role
 from interlace.config.secrets import redact
+from interlace.types import JSON
+from interlace.web import auth
+from interlace.web.auth import Endpoint
 
 if TYPE_CHECKING:
     from interlace.engine.hub import Hub
 
+READ_METHODS = frozenset({"GET", "HEAD"})
 
-def build_app(hub: Hub) -> Starlette:
+
+def _health(hub: Hub) -> Route:
     async def health(request: Request) -> Response:
-        return JSONResponse(
-            {"status": "ok", "hub": hub.settings.name, "pending": await hub.backend.pending()}
-        )
+        return JSONResponse({"status": "ok", "hub": hub.settings.name, "pending": await hub.backend.pending()})
 
-    async def metrics(request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Route("/health", health)
+
+
+def _webhooks(hub: Hub) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for connector in hub.connectors.values():
+        routes.extend(connector.routes(hub.ingress))
+    return routes
+
+
+def build_webhook_app(hub: Hub) -> Starlette:
+    """The partners' listener (`hub.webhooks`): the webhooks and /health, nothing else."""
+    return Starlette(routes=[_health(hub), *_webhooks(hub)])
+
+
+async def _metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _exception_summary(e: ExceptionRecord) -> JSON:
+    return {
+        "id": e.id,
+        "flow": e.flow,
+        "stage": e.stage,
+        "owner": e.owner,
+        "status": e.status,
+        "reason": e.reason,
+        "message_id": e.message.id,
+        "created_at": e.created_at,
+    }
+
+
+def _token_view(t: ApiToken) -> dict[str, JSON]:
+    return {"name": t.name, "role": t.role, "created_at": t.created_at, "created_by": t.created_by,
+            "revoked_at": t.revoked_at}  # fmt: skip
+
+
+def _error(status: int, text: str) -> Response:
+    return JSONResponse({"error": text}, status_code=status)
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    try:
+        return int(request.path_params[name])
+    except ValueError:
+        return None
+
+
+def api_routes(hub: Hub) -> list[tuple[str, Endpoint, list[str], Role | None]]:
+    """The admin API: (path, endpoint, methods, role). A role of None takes the default of the
+    method: viewer to read, operator to change. Every one of these is served behind a token."""
+    backend = hub.backend
 
     async def trace(request: Request) -> Response:
-        entries = await hub.backend.trace(request.path_params["message_id"])
+        entries = await backend.trace(request.path_params["message_id"])
         if not entries:
-            return JSONResponse({"error": "no such message"}, status_code=404)
+            return _error(404, "no such message")
         return JSONResponse({"trace": redact([asdict(e) for e in entries])})
 
     async def exceptions(request: Request) -> Response:
-        found = await hub.backend.exceptions(
-            status=request.query_params.get("status", "open"),
+        status = request.query_params.get("status", "open")
+        found = await backend.exceptions(
+            status=None if status == "all" else status,
             flow=request.query_params.get("flow"),
             owner=request.query_params.get("owner"),
         )
-        return JSONResponse(
-            {
-                "exceptions": redact(
-                    [
-                        {
-                            "id": e.id,
-                            "flow": e.flow,
-                            "stage": e.stage,
-                            "owner": e.owner,
-                            "reason": e.reason,
-                            "message_id": e.message.id,
-                            "created_at": e.created_at,
-                        }
-                        for e in found
-                    ]
-                )
-            }
-        )
+        return JSONResponse({"exceptions": redact([_exception_summary(e) for e in found])})
+
+    async def exception(request: Request) -> Response:
+        exception_id = _int_param(request, "exception_id")
+        found = None if exception_id is None else await backend.get_exception(exception_id)
+        if found is None:
+            return _error(404, "no such exception")
+        data = asdict(found)
+        data["message"] = found.message.model_dump(mode="json")
+        return JSONResponse(redact(json.loads(json.dumps(data, default=str))))
+
+    async def retry(request: Request) -> Response:
+        exception_id = _int_param(request, "exception_id")
+        raw = await request.body()
+        edited = None
+        if raw.strip():
+            try:
+                payload = json.loads(raw)
+            except ValueError as exc:
+                return _error(400, f"the request body is not JSON: {exc}")
+            if not isinstance(payload, dict) or set(payload) - {"body"}:
+                return _error(400, 'send nothing to retry as is, or {"body": <the corrected body>}')
+            edited = payload.get("body")
+        done = exception_id is not None and await backend.retry_exception(exception_id, edited)
+        target = str(request.path_params["exception_id"])
+        await auth.audit(request, backend, None, "exception.retry", target, "ok" if done else "not found or not open",
+                         {"edited": edited is not None})  # fmt: skip
+        if not done:
+            return _error(404, "no open exception with this id")
+        return JSONResponse({"id": exception_id, "status": "retried", "edited": edited is not None})
+
+    async def discard(request: Request) -> Response:
+        exception_id = _int_param(request, "exception_id")
+        done = exception_id is not None and await backend.discard_exception(exception_id)
+        target = str(request.path_params["exception_id"])
+        await auth.audit(request, backend, None, "exception.discard", target, "ok" if done else "not found or not open")
+        if not done:
+            return _error(404, "no open exception with this id")
+        return JSONResponse({"id": exception_id, "status": "discarded"})
 
     async def golden(request: Request) -> Response:
         entity, key = request.path_params["entity"], request.path_params["key"]
         if entity not in hub.loaded.config.entities:
-            return JSONResponse({"error": f"no entity named {entity!r}"}, status_code=404)
-        found = (await hub.backend.golden(entity, [key])).get(key)
+            return _error(404, f"no entity named {entity!r}")
+        found = (await backend.golden(entity, [key])).get(key)
         if found is None:
-            return JSONResponse({"error": f"no {entity} with key {key!r}"}, status_code=404)
-        history = await hub.backend.golden_history(entity, key)
+            return _error(404, f"no {entity} with key {key!r}")
+        history = await backend.golden_history(entity, key)
         return JSONResponse(redact({"record": asdict(found), "history": [asdict(h) for h in history]}))
 
-    routes: list[BaseRoute] = [
-        Route("/health", health),
-        Route("/metrics", metrics),
-        Route("/api/messages/{message_id}/trace", trace),
-        Route("/api/exceptions", exceptions),
-        Route("/api/entities/{entity}/{key}", golden),
+    async def tokens(request: Request) -> Response:
+        if request.method == "GET":
+            found = await backend.tokens(revoked=request.query_params.get("revoked") == "true")
+            return JSONResponse({"tokens": [_token_view(t) for t in found]})
+        try:
+            payload = json.loads(await request.body())
+            name, role = payload["name"], payload["role"]
+        except (ValueError, TypeError, KeyError):
+            return _error(400, 'send {"name": ..., "role": "viewer" | "operator" | "admin"}')
+        if not isinstance(name, str) or not name or role not in ROLES:
+            return _error(400, f"a token needs a non-empty name and a role of {', '.join(ROLES)}")
+        try:
+            token, record = await auth.create_token(backend, name, role, request.state.token.name)
+        except ValueError as exc:
+            return _error(409, str(exc))
+        return JSONResponse({"token": token, **_token_view(record)}, status_code=201)
+
+    async def revoke(request: Request) -> Response:
+        name = request.path_params["name"]
+        if not await auth.revoke_token(backend, name, request.state.token.name):
+            return _error(404, f"no live token named {name!r}")
+        return JSONResponse({"name": name, "status": "revoked"})
+
+    async def audit_log(request: Request) -> Response:
+        try:
+            limit = int(request.query_params.get("limit", "100"))
+        except ValueError:
+            return _error(400, "limit is a number")
+        entries = await backend.audit_log(limit=limit, actor=request.query_params.get("actor"))
+        return JSONResponse({"audit": [asdict(e) for e in entries]})
+
+    routes: list[tuple[str, Endpoint, list[str], Role | None]] = [
+        ("/api/messages/{message_id}/trace", trace, ["GET"], None),
+        ("/api/exceptions", exceptions, ["GET"], None),
+        ("/api/exceptions/{exception_id}", exception, ["GET"], None),
+        ("/api/exceptions/{exception_id}/retry", retry, ["POST"], None),
+        ("/api/exceptions/{exception_id}/discard", discard, ["POST"], None),
+        ("/api/entities/{entity}/{key}", golden, ["GET"], None),
+        ("/api/tokens", tokens, ["GET", "POST"], "admin"),
+        ("/api/tokens/{name}", revoke, ["DELETE"], "admin"),
+        ("/api/audit", audit_log, ["GET"], "admin"),
     ]
-    for connector in hub.connectors.values():
-        routes.extend(connector.routes(hub.ingress))
+    if not hub.settings.open_metrics:
+        routes.append(("/metrics", _metrics, ["GET"], None))
+    return routes
+
+
+def build_app(hub: Hub) -> Starlette:
+    """The main listener: /health, the admin API behind tokens, and the webhooks unless they have
+    their own listener."""
+    routes: list[BaseRoute] = [_health(hub)]
+    if hub.settings.open_metrics:
+        routes.append(Route("/metrics", _metrics))
+    for path, endpoint, methods, role in api_routes(hub):
+        # One route per method, so that each method carries its own role.
+        for method in methods:
+            needed: Role = role or ("viewer" if method in READ_METHODS else "operator")
+            guarded = auth.requires(needed, endpoint, hub.backend, mutates=method not in READ_METHODS)
+            routes.append(Route(path, guarded, methods=[method]))
+    if hub.settings.webhooks is None:
+        routes.extend(_webhooks(hub))
     return Starlette(routes=routes)

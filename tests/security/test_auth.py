@@ -1,0 +1,224 @@
+"""API tokens and roles on every route of the hub's app: no token is 401, a weaker role 403, and
+every mutating call (allowed or refused) is in the audit log. The walk over `app.routes` covers
+routes added later: one served without a guard fails here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from interlace.config.loader import load_config
+from interlace.connectors.base import Incoming
+from interlace.engine.hub import Hub
+from interlace.web import auth
+
+from support import interlace
+
+CONFIG = """
+hub: {name: sec, lease: 5s, open_metrics: OPEN}
+owners: {ops: {email: ops@x.test}}
+systems:
+  shop: {connector: webhook}
+  db: {connector: sqlite, path: ./out.db}          # no table: every delivery fails
+entities:
+  order: {key: id, schema: {type: object, required: [id], properties: {id: {type: string}}}}
+flows:
+  orders:
+    trigger: {system: shop, event: order}
+    deliver: {system: db, table: orders, mode: insert}
+    on_error: {owner: ops, retry: {attempts: 1}}
+"""
+
+WEBHOOK_PATHS = {"/hooks/shop", "/hooks/shop/{event}"}
+
+
+def write_config(folder: Path, *, open_metrics: bool = False) -> Path:
+    (folder / "hub.yaml").write_text(CONFIG.replace("OPEN", "true" if open_metrics else "false"))
+    return folder / "hub.yaml"
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
+    h = Hub(load_config(write_config(tmp_path)))
+    await h.start()
+    yield h
+    await h.stop()
+
+
+def client(hub: Hub, token: str | None = None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=hub.app()), base_url="http://hub", headers=headers)
+
+
+async def tokens(hub: Hub) -> dict[str, str]:
+    made = {}
+    for role in ("viewer", "operator", "admin"):
+        made[role], _ = await auth.create_token(hub.backend, f"{role}-1", role, "test")
+    return made
+
+
+async def park_one(hub: Hub) -> int:
+    """An order delivered to a table that does not exist: parked after its one attempt."""
+    await hub.ingress.submit("orders", [Incoming({"id": "A1"}, event="order")])
+    await hub.worker.drain()
+    [parked] = await hub.backend.exceptions()
+    return parked.id
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def api_routes(hub: Hub) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, but the webhooks and /health."""
+    found = []
+    for route in hub.app().routes:
+        assert isinstance(route, Route), f"{route!r}: the walk knows only Route; teach it this kind"
+        if route.path == "/health" or route.path in WEBHOOK_PATHS:
+            continue
+        for method in sorted(route.methods or ()):
+            if method != "HEAD":
+                found.append((method, route.path))
+    return found
+
+
+async def test_every_route_needs_a_token_and_every_mutating_route_refuses_a_viewer(hub: Hub) -> None:
+    made = await tokens(hub)
+    routes = api_routes(hub)
+    # the walk sees the routes it must guard (so it cannot pass by seeing none)
+    assert {("POST", "/api/exceptions/{exception_id}/retry"), ("POST", "/api/exceptions/{exception_id}/discard"),
+            ("GET", "/metrics"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{name}")} <= set(routes)  # fmt: skip
+    mutating = [(m, p) for m, p in routes if m not in ("GET", "HEAD")]
+    assert len(mutating) >= 4
+    async with client(hub) as anonymous, client(hub, "il_not-a-token") as stranger, client(
+        hub, made["viewer"]
+    ) as viewer:
+        for method, path in routes:
+            r = await anonymous.request(method, concrete(path))
+            assert r.status_code == 401, (method, path, r.text)
+            assert r.headers["www-authenticate"].startswith("Bearer")
+            r = await stranger.request(method, concrete(path))
+            assert r.status_code == 401, (method, path, r.text)
+        for method, path in mutating:
+            r = await viewer.request(method, concrete(path), json={})
+            assert r.status_code == 403, (method, path, r.text)
+    denied = [e for e in await hub.backend.audit_log() if e.outcome == "denied"]
+    assert {(e.actor, e.action) for e in denied} == {("viewer-1", f"{m} {concrete(p)}") for m, p in mutating}
+
+
+async def test_a_malformed_authorization_header_is_401(hub: Hub) -> None:
+    made = await tokens(hub)
+    async with client(hub) as c:
+        for header in (made["admin"], f"Basic {made['admin']}", "Bearer", "Bearer  "):
+            r = await c.get("/api/exceptions", headers={"Authorization": header})
+            assert r.status_code == 401, header
+
+
+async def test_roles_reads_and_the_actions_an_operator_takes_are_audited(hub: Hub) -> None:
+    made = await tokens(hub)
+    first = await park_one(hub)
+    async with client(hub, made["viewer"]) as viewer, client(hub, made["operator"]) as operator:
+        listed = (await viewer.get("/api/exceptions")).json()["exceptions"]
+        assert [e["id"] for e in listed] == [first]
+        assert (await viewer.get(f"/api/exceptions/{first}")).json()["message"]["body"] == {"id": "A1"}
+        assert (await viewer.get("/metrics")).status_code == 200
+        assert (await viewer.post(f"/api/exceptions/{first}/retry")).status_code == 403
+        assert (await operator.get("/api/audit")).status_code == 403, "the audit log is the admin's"
+
+        r = await operator.post(f"/api/exceptions/{first}/retry", json={"body": {"id": "A2"}})
+        assert r.status_code == 200 and r.json()["edited"] is True
+        await hub.worker.drain()
+        [again] = await hub.backend.exceptions()
+        assert again.message.body == {"id": "A2"}, "the edited body was retried (and failed again)"
+        assert (await operator.post(f"/api/exceptions/{first}/retry")).status_code == 404, "no longer open"
+        assert (await operator.post(f"/api/exceptions/{again.id}/discard")).status_code == 200
+        assert await hub.backend.exceptions() == []
+        assert (await operator.post("/api/exceptions/1/retry", content=b"{not json")).status_code == 400
+        assert (await operator.post("/api/exceptions/1/retry", json={"other": 1})).status_code == 400
+
+    lines = [(e.actor, e.action, e.target, e.outcome) for e in reversed(await hub.backend.audit_log())]
+    assert lines[3:] == [
+        ("viewer-1", f"POST /api/exceptions/{first}/retry", "", "denied"),
+        ("operator-1", "exception.retry", str(first), "ok"),
+        ("operator-1", "exception.retry", str(first), "not found or not open"),
+        ("operator-1", "exception.discard", str(again.id), "ok"),
+    ]
+    assert [line[1] for line in lines[:3]] == ["token.create"] * 3
+    retried = next(e for e in await hub.backend.audit_log() if e.action == "exception.retry")
+    assert retried.at > 0 and retried.detail["client"]
+
+
+async def test_only_an_admin_manages_tokens_and_a_revoked_token_is_refused(hub: Hub) -> None:
+    made = await tokens(hub)
+    async with client(hub, made["admin"]) as admin, client(hub, made["operator"]) as operator:
+        assert (await operator.post("/api/tokens", json={"name": "x", "role": "admin"})).status_code == 403
+        assert (await operator.get("/api/tokens")).status_code == 403
+        r = await admin.post("/api/tokens", json={"name": "ci", "role": "viewer"})
+        assert r.status_code == 201
+        fresh = r.json()["token"]
+        assert fresh.startswith("il_") and r.json()["created_by"] == "admin-1"
+        assert (await admin.post("/api/tokens", json={"name": "ci", "role": "viewer"})).status_code == 409
+        assert (await admin.post("/api/tokens", json={"name": "y", "role": "root"})).status_code == 400
+        listed = (await admin.get("/api/tokens")).json()["tokens"]
+        assert [t["name"] for t in listed] == ["viewer-1", "operator-1", "admin-1", "ci"]
+        assert fresh not in str(listed)
+        async with client(hub, fresh) as ci:
+            assert (await ci.get("/api/exceptions")).status_code == 200
+            assert (await admin.delete("/api/tokens/ci")).status_code == 200
+            assert (await ci.get("/api/exceptions")).status_code == 401
+        assert (await admin.delete("/api/tokens/ci")).status_code == 404
+        actions = [(e.actor, e.action, e.target) for e in await hub.backend.audit_log(actor="admin-1")]
+        assert actions[:2] == [("admin-1", "token.revoke", "ci"), ("admin-1", "token.revoke", "ci")]
+
+
+async def test_webhooks_and_health_need_no_token_and_metrics_can_be_opened(tmp_path: Path) -> None:
+    h = Hub(load_config(write_config(tmp_path, open_metrics=True)))
+    await h.start()
+    try:
+        async with client(h) as c:
+            assert (await c.post("/hooks/shop/order", json={"id": "W1"})).status_code == 202
+            assert (await c.get("/health")).status_code == 200
+            assert "interlace_messages_received_total" in (await c.get("/metrics")).text
+            assert (await c.get("/api/exceptions")).status_code == 401
+    finally:
+        await h.stop()
+
+
+async def test_tokens_are_stored_hashed(hub: Hub) -> None:
+    made = await tokens(hub)
+    await hub.backend.close()
+    await hub.backend.open()
+    stored = b"".join(p.read_bytes() for p in hub.backend.path.parent.glob("hub.db*"))  # type: ignore[attr-defined]
+    for token in made.values():
+        assert token.encode() not in stored
+        assert hashlib.sha256(token.encode()).hexdigest().encode() in stored
+
+
+def test_the_cli_creates_lists_and_revokes_tokens_and_shows_the_audit_log(tmp_path: Path) -> None:
+    config = str(write_config(tmp_path))
+    made = interlace("token", "create", config, "--role", "operator", "--name", "ops-bot", check=True)
+    token = made.stdout.strip()
+    assert re.fullmatch(r"il_[A-Za-z0-9_-]{43}", token), made.stdout
+    assert "shown only now" in made.stderr
+    again = interlace("token", "create", config, "--role", "operator", "--name", "ops-bot")
+    assert again.returncode == 1 and "exists" in again.stderr
+    assert interlace("token", "create", config, "--role", "root", "--name", "x").returncode == 2
+    listed = interlace("token", "list", config, "--json", check=True).stdout
+    assert "ops-bot" in listed and "operator" in listed and token not in listed
+    interlace("token", "revoke", config, "ops-bot", check=True)
+    assert interlace("token", "revoke", config, "ops-bot").returncode == 1
+    assert "ops-bot" not in interlace("token", "list", config, "--json", check=True).stdout
+    assert "ops-bot" in interlace("token", "list", config, "--all", check=True).stdout
+    log = interlace("audit", config, "--json", check=True).stdout
+    lines = [(e["action"], e["target"], e["outcome"]) for e in json.loads(log)]
+    assert lines == [("token.revoke", "ops-bot", "not found"), ("token.revoke", "ops-bot", "ok"),
+                     ("token.create", "ops-bot", "ok")]  # fmt: skip
+    assert all(e["actor"].startswith("cli") for e in json.loads(log))
+    assert "token.create" in interlace("audit", config, check=True).stdout
