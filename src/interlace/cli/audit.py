@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from interlace.cli.main import ConfigArg, _with_backend, out
+from interlace.cli.common import ConfigArg, _with_backend, out
 
 
 def audit_command(

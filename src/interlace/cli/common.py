@@ -4,15 +4,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from interlace.config.loader import LoadedConfig, load_config
 from interlace.errors import ConfigError
+
+T = TypeVar("T")
 
 out = Console()
 err = Console(stderr=True)
@@ -30,3 +34,21 @@ def _load(config: Path, *, secrets: bool = True) -> LoadedConfig:
         lines = [f"{config}: {len(exc.problems)} problem(s)", *(f"  {p}" for p in exc.problems)]
         sys.stderr.write("\n".join(lines) + "\n")
         raise typer.Exit(2) from None
+
+
+def _with_backend(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
+    from interlace.backends import open_backend
+
+    loaded = _load(config, secrets=False)
+
+    async def main() -> T:
+        backend = open_backend(
+            loaded.config.hub.store, base_dir=loaded.base_dir, durable=loaded.config.hub.durable
+        )
+        await backend.open()
+        try:
+            return await work(backend)
+        finally:
+            await backend.close()
+
+    return asyncio.run(main())

@@ -11,7 +11,6 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,7 +19,7 @@ import typer
 from rich.table import Table
 
 from interlace import __version__
-from interlace.cli.common import ConfigArg, _load, err, out
+from interlace.cli.common import ConfigArg, _load, _with_backend, err, out
 from interlace.config.secrets import redact
 from interlace.errors import ValidationFailed
 
@@ -35,24 +34,6 @@ app = typer.Typer(
 )
 dlq = typer.Typer(help="Exceptions (dead letters): list, show, retry, discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
-
-def _with_backend(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
-    from interlace.backends import open_backend
-
-    loaded = _load(config, secrets=False)
-
-    async def main() -> T:
-        backend = open_backend(
-            loaded.config.hub.store, base_dir=loaded.base_dir, durable=loaded.config.hub.durable
-        )
-        await backend.open()
-        try:
-            return await work(backend)
-        finally:
-            await backend.close()
-
-    return asyncio.run(main())
-
 
 def _setup_logging(level: str) -> None:
     class Redact(logging.Filter):

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from interlace.backends.base import ROLES
-from interlace.cli.main import ConfigArg, _with_backend, err, out
+from interlace.cli.common import ConfigArg, _with_backend, err, out
 
 token = typer.Typer(help="API tokens (roles: viewer < operator < admin): create, list, revoke.", no_args_is_help=True)
 
