@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from entity_support import eventually, running_hub
+from interlace.config.entities import entity_flows
 from interlace.config.loader import load_config
-from interlace.entities.flows import entity_flows
 from interlace.errors import ConfigError
 
 from support import free_port

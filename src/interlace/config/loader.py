@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ValidationError
 
+from interlace.config.entities import check_entities
 from interlace.config.lines import Path_, dotted, line_of, load_with_lines
 from interlace.config.models import (
     EnrichStep,
@@ -28,7 +29,6 @@ from interlace.config.models import (
 )
 from interlace.config.secrets import SecretMissing, resolve_string
 from interlace.connectors import registry
-from interlace.entities.checks import check_entities
 from interlace.errors import ConfigError, ConfigProblem, MappingError
 from interlace.mapping.jsonata import compile_expression
 from interlace.types import JSON, JSONObject

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 
 from interlace.backends.base import Backend, GoldenChange, GoldenRecord, GoldenWrite, NewWork
-from interlace.entities.rules import EntityRules, flow_name
+from interlace.config.entities import flow_name
+from interlace.entities.rules import EntityRules
 from interlace.errors import InterlaceError
 from interlace.message import Message
 

@@ -7,9 +7,10 @@ import hashlib
 import json
 
 from interlace.backends.base import GoldenChange, GoldenRecord, GoldenWrite, NewWork, ParkedException
+from interlace.config.entities import flow_name
 from interlace.engine.steps import Drop, Effects, Outcome
 from interlace.entities.merge import Change, Merged, merge, note_sent
-from interlace.entities.rules import EntityRules, flow_name
+from interlace.entities.rules import EntityRules
 from interlace.message import Message
 from interlace.types import JSON
 

@@ -6,13 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from interlace.config.entities import flow_name
 from interlace.config.models import Entity
 from interlace.types import JSON, JSONObject
-
-
-def flow_name(entity: str, kind: Literal["from", "to", "delete"], system: str) -> str:
-    """The name of a flow the hub generates for an entity's subscriber."""
-    return f"{entity}:{kind}:{system}"
 
 
 @dataclass
