@@ -49,7 +49,7 @@ CASES = [
         "jsonl",
         [{"a": 1, "b": [1.5, None, True], "c": {"d": "é"}}, {"a": 2}],
         b'{"a": 1}\n{"a": \n{"a": 3}\n',
-        9,
+        16,  # the byte where record 2 breaks off (its line starts at 9)
         True,
     ),
     Case(

@@ -1,8 +1,10 @@
 """JSON Lines (one object per line) and JSON (one array of objects), both streamed.
 
 The array is read element by element with `JSONDecoder.raw_decode` over a sliding buffer, so a
-large array is never held in memory at once. Decimals (from copybook or fixed-width records)
-are written as JSON strings, exactly ("-12.30"), never as binary floats.
+large array is never held in memory at once. Every record is held to the limits of `limits.py`
+(nesting, finite numbers, 64-bit integers) and refused with its position otherwise. Decimals
+(from copybook or fixed-width records) are written as JSON strings, exactly ("-12.30"), never as
+binary floats.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, BinaryIO, Literal
 from interlace.connectors.base import Options
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.jsontext import JsonRefused, loads
+from interlace.formats.limits import MAX_DEPTH, depth_offset, value_problem
 from interlace.types import JSONObject
 
 _CHUNK = 1 << 16
@@ -65,9 +69,10 @@ class JsonLinesCodec(Codec):
                 continue
             number += 1
             try:
-                value = json.loads(line)
-            except ValueError as exc:
-                error = ParseError(f"not JSON: {exc}", file=name, record=number, offset=start)
+                value = loads(line)
+            except JsonRefused as exc:
+                at = start if exc.offset is None else start + exc.offset
+                error = ParseError(exc.reason, file=name, record=number, offset=at)
                 yield Record(number, start, error=error, raw=line)
                 continue
             if not isinstance(value, dict):
@@ -180,6 +185,11 @@ class _ArrayReader:
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.text, self.pos)
+            except RecursionError:  # nested past what the stdlib parser can hold: far past MAX_DEPTH
+                head = self.text[self.pos : self.pos + (1 << 20)].encode("utf-8", "surrogatepass")
+                at = self.offset + (depth_offset(head, MAX_DEPTH) or 0)
+                error = ParseError(f"nested deeper than {MAX_DEPTH} levels", file=self.name, record=number, offset=at)
+                return Record(number, self.offset, error=error)
             except ValueError as exc:
                 if len(self.text) - self.pos < _MAX_RECORD and self._fill():
                     continue
@@ -193,6 +203,12 @@ class _ArrayReader:
             if not isinstance(value, dict):
                 reason = f"is a JSON {type(value).__name__}, not an object"
                 error = ParseError(reason, file=self.name, record=number, offset=start)
+                return Record(number, start, error=error, raw=raw)
+            problem = value_problem(value)
+            if problem is not None:
+                deep = depth_offset(raw, MAX_DEPTH) if problem.too_deep else None
+                at = start if deep is None else start + deep
+                error = ParseError(problem.reason, file=self.name, record=number, offset=at)
                 return Record(number, start, error=error, raw=raw)
             return Record(number, start, value, raw=raw)
 

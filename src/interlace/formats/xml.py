@@ -5,19 +5,22 @@ so no entity is ever expanded. Each record element becomes an object: attributes
 child elements by local name (a repeated child becomes a list), text beside children as `#text`,
 and a leaf element as its text ("" when empty). Namespaces are matched and named by local name.
 Every value read is a string; writing turns numbers and decimals into their text.
+Elements nested deeper than `MAX_DEPTH` below the record element (or the document nested deeper
+than the record path plus that) are refused with a ParseError naming the line, column and byte.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, BinaryIO, Literal
-from xml.etree.ElementTree import Element, SubElement, tostring
+from typing import Any, BinaryIO, Literal, cast
+from xml.etree.ElementTree import Element, SubElement, TreeBuilder, tostring
 
 from pydantic import field_validator
 
 from interlace.connectors.base import Options
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.limits import MAX_DEPTH
 from interlace.types import JSON, JSONObject
 
 
@@ -70,44 +73,100 @@ def element_value(elem: Element) -> JSON:
     return out
 
 
+_CHUNK = 1 << 16
+
+
+def _parse_error(exc: Exception, limit: int, name: str, number: int) -> ParseError:
+    from xml.etree.ElementTree import ParseError as XmlSyntaxError
+
+    if isinstance(exc, _TooDeep):
+        reason = f"elements nested deeper than {limit} levels at line {exc.line}, column {exc.column}"
+        return ParseError(reason, file=name, record=number, offset=exc.offset)
+    if isinstance(exc, XmlSyntaxError):
+        line, column = getattr(exc, "position", (None, None))
+        return ParseError(f"malformed XML at line {line}, column {column}: {exc}", file=name, record=number)
+    return ParseError(f"refused XML: {type(exc).__name__}: {exc}", file=name, record=number)
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int, column: int, offset: int) -> None:
+        self.line, self.column, self.offset = line, column, offset
+
+
+class _DepthLimitedBuilder(TreeBuilder):
+    """Builds the tree, refusing an element opened deeper than `limit` while expat is still at it
+    (so the error says where). `expat` is set once the parser that feeds it exists."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.depth = 0
+        self.expat: Any = None
+
+    def start(self, tag: Any, attrs: Any) -> Element:
+        self.depth += 1
+        if self.depth > self.limit:
+            p = self.expat
+            raise _TooDeep(p.CurrentLineNumber, p.CurrentColumnNumber + 1, p.CurrentByteIndex)
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
 class XmlCodec(Codec):
-    def __init__(self, config: XmlFormat) -> None:
+    def __init__(self, config: XmlFormat, max_depth: int = MAX_DEPTH) -> None:
         self.config = config
         self.pattern = config.record_path.split("/")
+        self.max_depth = max_depth
 
     def read(self, stream: BinaryIO, *, name: str = "<stream>") -> Iterator[Record]:
         from xml.etree.ElementTree import ParseError as XmlSyntaxError
+        from xml.etree.ElementTree import XMLPullParser
 
-        from defusedxml import DefusedXmlException
-        from defusedxml.ElementTree import iterparse
+        from defusedxml.ElementTree import DefusedXMLParser
 
         path: list[str] = []
         parents: list[Element] = []
         number = 0
-        events = iterparse(stream, events=("start", "end"))
-        try:
-            for event, elem in events:
-                if event == "start":
-                    path.append(_local(elem.tag))
-                    parents.append(elem)
-                    continue
-                matched = _matches(path, self.pattern)
-                path.pop()
-                parents.pop()
-                if matched:
-                    number += 1
-                    value = element_value(elem)
-                    yield Record(number, None, value if isinstance(value, dict) else {"#text": value})
-                    if parents:
-                        parents[-1].remove(elem)  # keep memory flat: drop what was handed out
-                    elem.clear()
-        except XmlSyntaxError as exc:
-            line, column = getattr(exc, "position", (None, None))
-            reason = f"malformed XML at line {line}, column {column}: {exc}"
-            yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1))
-        except (DefusedXmlException, ValueError) as exc:
-            reason = f"refused XML: {type(exc).__name__}: {exc}"
-            yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1))
+        builder = _DepthLimitedBuilder(len(self.pattern) + self.max_depth)
+        parser = DefusedXMLParser(target=builder)
+        builder.expat = parser.parser
+        pull = XMLPullParser(events=("start", "end"), _parser=parser)
+        failure: Exception | None = None
+        while failure is None:
+            data = stream.read(_CHUNK)
+            try:
+                if data:
+                    pull.feed(data)
+                else:
+                    pull.close()
+            except (_TooDeep, XmlSyntaxError, ValueError) as exc:  # DefusedXmlException is a ValueError
+                failure = exc
+            try:  # the records completed before a failure in the same chunk are still handed out
+                for pair in pull.read_events():
+                    event, elem = cast("tuple[str, Element]", pair)  # start/end events carry elements
+                    if event == "start":
+                        path.append(_local(elem.tag))
+                        parents.append(elem)
+                        continue
+                    matched = _matches(path, self.pattern)
+                    path.pop()
+                    parents.pop()
+                    if matched:
+                        number += 1
+                        value = element_value(elem)
+                        yield Record(number, None, value if isinstance(value, dict) else {"#text": value})
+                        if parents:
+                            parents[-1].remove(elem)  # keep memory flat: drop what was handed out
+                        elem.clear()
+            except XmlSyntaxError as exc:
+                failure = exc
+            if not data:
+                break
+        if failure is not None:
+            yield Record(number + 1, None, error=_parse_error(failure, builder.limit, name, number + 1))
 
     def writer(self, stream: BinaryIO) -> RecordWriter:
         return _XmlWriter(self, stream)

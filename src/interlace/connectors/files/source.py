@@ -8,6 +8,11 @@ appended (fsynced) to a hidden log in error/ as they are met; when the file is d
 written to `error/<name>` (their raw bytes, after the CSV header if any) with
 `error/<name>.report.json`, and the file
 moves to `archive/`.
+
+A file whose framing breaks (malformed or too deeply nested XML, a JSON array cut short), or whose
+decoder fails in any other way, is not retried forever: the records before the break are
+submitted, the whole file moves to `error/` beside its report, and the folder goes on with the
+next file.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from interlace.connectors.base import Incoming, Ingress, Source
 from interlace.connectors.files import bulk
 from interlace.connectors.files.folder import TEMP_PREFIX, Entry, Folder
 from interlace.connectors.files.settings import FilesSourceOptions
+from interlace.errors import ConnectorError, ParseError
 from interlace.formats.base import Codec, Record, jsonable
 from interlace.formats.csv import CsvFormat
 from interlace.types import JSONObject
@@ -34,6 +40,22 @@ log = logging.getLogger(__name__)
 def fingerprint(entry: Entry) -> str:
     """Tells two versions of a file with the same name apart (a nightly `export.csv`)."""
     return f"{entry.size:x}-{entry.mtime_ns:x}"
+
+
+def _guarded(records: Iterator[Record], name: str) -> Iterator[Record]:
+    """The codec's records, and, if the codec itself fails (a bug, a limit it does not know), one
+    last error record saying so, instead of an exception that would stop the whole folder."""
+    number = 0
+    try:
+        for record in records:
+            number = record.number
+            yield record
+    except (ConnectorError, OSError):
+        raise  # the folder, not the file: the source stops and is restarted
+    except Exception as exc:
+        log.exception("%s: the decoder failed after record %d", name, number)
+        reason = f"cannot be read past here: {type(exc).__name__}: {exc}"
+        yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1))
 
 
 def _take(records: Iterator[Record], count: int) -> list[Record]:
@@ -110,9 +132,10 @@ class FolderSource(Source):
         log_name = f"{self.options.error}/.{name}.{mark}.log"
         log.info("%s: reading %d bytes%s", name, entry.size, f" after record {after}" if after else "")
         submitted = failed = 0
+        broken = False
         stream = await asyncio.to_thread(self.folder.open_read, name)
         try:
-            records = self.codec.read(stream, name=name)
+            records = _guarded(self.codec.read(stream, name=name), name)
             while batch := await asyncio.to_thread(_take, records, self.options.batch_size):
                 items: list[Incoming] = []
                 bad: list[Record] = []
@@ -121,6 +144,7 @@ class FolderSource(Source):
                         continue
                     if record.error is not None:
                         bad.append(record)
+                        broken = broken or record.raw is None  # nothing after it can be trusted
                     else:
                         items.append(self._incoming(name, mark, record))
                 if not items and not bad:
@@ -132,8 +156,9 @@ class FolderSource(Source):
                 submitted, failed = submitted + len(items), failed + len(bad)
         finally:
             await asyncio.to_thread(stream.close)
-        await asyncio.to_thread(self._finish, name, log_name)
-        log.info("%s: %d records submitted, %d bad, archived", name, submitted, failed)
+        await asyncio.to_thread(self._finish, name, log_name, broken)
+        where = self.options.error if broken else self.options.archive
+        log.info("%s: %d records submitted, %d bad, moved to %s/", name, submitted, failed, where)
 
     def _incoming(self, name: str, mark: str, record: Record) -> Incoming:
         body: JSONObject = jsonable(record.value)
@@ -148,8 +173,27 @@ class FolderSource(Source):
             idempotency_key=f"{name}:{mark}:{record.number}",
         )
 
-    def _finish(self, name: str, log_name: str) -> None:
+    def _finish(self, name: str, log_name: str, broken: bool = False) -> None:
         logged = self.folder.read_bytes(log_name)
+        if broken:
+            failed = _read_log(logged or b"")
+            for f in failed:
+                f.pop("raw", None)
+            moved = self.folder.move(name, f"{self.options.error}/{name}")
+            report = {
+                "file": name,
+                "kept_as": moved,
+                "failed": len(failed),
+                "broken": "the file cannot be read past its last failed record: it is kept whole here; "
+                "the records before that one were submitted",
+                "records": failed,
+            }
+            self.folder.write_bytes(f"{moved}.report.json", json.dumps(report, indent=2).encode())
+            self.folder.remove(log_name)
+            log.error("%s: cannot be read to the end (%s); kept in %s", name, failed[-1]["message"], moved)
+            if self.options.complete == "marker":
+                self.folder.remove(name + self.options.marker_suffix)
+            return
         if logged is not None:
             failed = _read_log(logged)
             with self.folder.open_read(name) as stream:

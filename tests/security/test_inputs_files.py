@@ -1,0 +1,116 @@
+"""Defect 1 of issue 13, through a real hub watching a real folder: a record nested 1,000 deep
+(XML or JSON) is refused with a ParseError naming the byte, the file is set aside in error/ with
+its report, and the files after it in the same folder are still read. Before the fix the decoder
+raised RecursionError, the source died, restarted every 5 s on the same file, and every other
+file waited forever."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from interlace.backends.sqlite import SqliteBackend
+from interlace.config.loader import load_config
+from interlace.connectors.files import FilesConnector, FilesSettings, FilesSourceOptions
+from interlace.connectors.files.source import FolderSource
+from interlace.engine.hub import Hub
+from interlace.errors import ParseError
+from interlace.formats import Record, codec_for, parse_format
+from interlace.formats.jsonl import JsonLinesCodec
+from security.inputs_support import StoreIngress, stored
+
+CONFIG = """
+hub: {name: deep}
+systems:
+  drop: {connector: files, path: ./drop, format: {type: xml, record_path: orders/order}}
+flows:
+  orders: {trigger: {system: drop, pattern: "*.xml", poll_interval: 0.02}}
+"""
+
+DEEP_XML = b"<orders><order><id>1</id></order><order>" + b"<x>" * 1000 + b"y" + b"</x>" * 1000 + b"</order></orders>"
+
+
+def test_every_json_and_xml_decoder_refuses_deep_nesting_with_a_position() -> None:
+    cases = {
+        "xml": ({"type": "xml", "record_path": "orders/order"}, DEEP_XML, 2),
+        "json": ("json", b'[{"id": 1}, {"v": ' + b"[" * 1000 + b"]" * 1000 + b"}]", 2),
+        "jsonl": ("jsonl", b'{"id": 1}\n{"v": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n{\"id\": 3}\n", 2),
+    }
+    for name, (fmt, data, bad) in cases.items():
+        records = list(codec_for(parse_format(fmt)).read(io.BytesIO(data), name=f"in.{name}"))
+        assert records[0].value is not None and records[0].value["id"] in ("1", 1), name
+        error = records[bad - 1].error
+        assert isinstance(error, ParseError), name
+        assert "nested deeper than" in error.reason and error.offset is not None and error.offset > 0, name
+        assert error.file == f"in.{name}" and error.record == bad, name
+
+
+async def test_a_deep_xml_file_goes_to_error_and_the_next_file_is_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "hub.yaml").write_text(CONFIG)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a-deep.xml").write_bytes(DEEP_XML)
+    (drop / "b-good.xml").write_bytes(b"<orders><order><id>2</id></order><order><id>3</id></order></orders>")
+    hub = Hub(load_config(tmp_path / "hub.yaml"))
+    caplog.set_level(logging.INFO)
+    await hub.start(workers=False)
+    try:
+        for _ in range(500):
+            if (drop / "archive" / "b-good.xml").exists():
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await hub.stop()
+    assert (drop / "archive" / "b-good.xml").exists(), "the file after the deep one was read"
+    assert (drop / "error" / "a-deep.xml").read_bytes() == DEEP_XML, "the deep file is kept whole in error/"
+    assert not (drop / "a-deep.xml").exists() and not (drop / "archive" / "a-deep.xml").exists()
+    report = json.loads((drop / "error" / "a-deep.xml.report.json").read_text())
+    assert report["failed"] == 1 and report["records"][0]["record"] == 2
+    assert "nested deeper than" in report["records"][0]["message"] and report["records"][0]["offset"] > 0
+    assert "restarting" not in caplog.text, "the source never died"
+    bodies = sorted(str(m["body"]) for m in stored(hub.backend))
+    assert bodies == sorted(str({"id": n}) for n in ("1", "2", "3")), "the record before the break went in"
+
+
+class _PluginCodec(JsonLinesCodec):
+    """A user's codec with a bug: it fails with an exception it does not turn into a ParseError."""
+
+    def read(self, stream: BinaryIO, *, name: str = "<stream>") -> Iterator[Record]:
+        for record in super().read(stream, name=name):
+            if record.value == {"n": 2}:
+                raise KeyError("a bug in the codec")
+            yield record
+
+
+async def test_a_codec_that_fails_does_not_stop_the_folder(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a.jsonl").write_text('{"n": 1}\n{"n": 2}\n{"n": 3}\n')
+    (drop / "b.jsonl").write_text('{"n": 4}\n')
+    connector = FilesConnector("drop", FilesSettings.model_validate({"path": drop, "format": "jsonl"}))
+    source = connector.source("f", FilesSourceOptions(poll_interval=0.01))
+    assert isinstance(source, FolderSource)
+    source.codec = _PluginCodec()
+    backend = SqliteBackend(tmp_path / "hub.db")
+    await backend.open()
+    try:
+        await asyncio.to_thread(source._prepare)
+        ingress = StoreIngress(backend)
+        await source.poll(ingress)
+        assert await source.poll(ingress) == 2
+        assert [m["body"] for m in stored(backend)] == [{"n": 1}, {"n": 4}]
+    finally:
+        await backend.close()
+    assert (drop / "error" / "a.jsonl").read_bytes() == b'{"n": 1}\n{"n": 2}\n{"n": 3}\n'
+    report = json.loads((drop / "error" / "a.jsonl.report.json").read_text())
+    assert report["records"][0]["record"] == 2 and "KeyError" in report["records"][0]["message"]
+    assert (drop / "archive" / "b.jsonl").exists()
