@@ -49,7 +49,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ("interlace.formats.fixedwidth", "interlace.connectors.base"),
     ("interlace.formats.jsonl", "interlace.connectors.base"),
     ("interlace.formats.xml", "interlace.connectors.base"),
-    ("interlace.web.app", "interlace.engine.hub"),
 }
 
 # Import circles (sorted module names) still in the code; same rule as KNOWN_UPWARD.
@@ -70,7 +69,6 @@ KNOWN_CIRCLES: set[tuple[str, ...]] = {
         "interlace.connectors.postgres.sink",
     ),
     ("interlace.connectors.sqlite", "interlace.connectors.sqlite.settings"),
-    ("interlace.engine.hub", "interlace.web.app"),
 }
 
 

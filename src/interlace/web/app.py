@@ -9,8 +9,9 @@ the webhooks are served on their own listener (`build_webhook_app`) and not on t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -18,33 +19,54 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from interlace.backends.base import ROLES, ApiToken, ExceptionRecord, Role
+from interlace.backends.base import ROLES, ApiToken, Backend, ExceptionRecord, Role
+from interlace.config.loader import LoadedConfig
+from interlace.config.models import HubSettings
 from interlace.config.secrets import redact
+from interlace.connectors.base import Connector, Ingress
 from interlace.types import JSON
 from interlace.web import auth
 from interlace.web.auth import Endpoint
 
-if TYPE_CHECKING:
-    from interlace.engine.hub import Hub
+
+class Served(Protocol):
+    """What the web app takes of the hub it serves (engine/hub.py `Hub` is one): the web layer sits
+    below the engine, so it names what it reads here instead of importing the Hub."""
+
+    @property
+    def settings(self) -> HubSettings: ...
+
+    @property
+    def loaded(self) -> LoadedConfig: ...
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def connectors(self) -> Mapping[str, Connector]: ...
+
+    @property
+    def ingress(self) -> Ingress: ...
+
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-def _health(hub: Hub) -> Route:
+def _health(hub: Served) -> Route:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "hub": hub.settings.name, "pending": await hub.backend.pending()})
 
     return Route("/health", health)
 
 
-def _webhooks(hub: Hub) -> list[BaseRoute]:
+def _webhooks(hub: Served) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for connector in hub.connectors.values():
         routes.extend(connector.routes(hub.ingress))
     return routes
 
 
-def build_webhook_app(hub: Hub) -> Starlette:
+def build_webhook_app(hub: Served) -> Starlette:
     """The partners' listener (`hub.webhooks`): the webhooks and /health, nothing else."""
     return Starlette(routes=[_health(hub), *_webhooks(hub)])
 
@@ -82,7 +104,7 @@ def _int_param(request: Request, name: str) -> int | None:
         return None
 
 
-def api_routes(hub: Hub) -> list[tuple[str, Endpoint, list[str], Role | None]]:
+def api_routes(hub: Served) -> list[tuple[str, Endpoint, list[str], Role | None]]:
     """The admin API: (path, endpoint, methods, role). A role of None takes the default of the
     method: viewer to read, operator to change. Every one of these is served behind a token."""
     backend = hub.backend
@@ -197,7 +219,7 @@ def api_routes(hub: Hub) -> list[tuple[str, Endpoint, list[str], Role | None]]:
     return routes
 
 
-def build_app(hub: Hub) -> Starlette:
+def build_app(hub: Served) -> Starlette:
     """The main listener: /health, the admin API behind tokens, and the webhooks unless they have
     their own listener."""
     routes: list[BaseRoute] = [_health(hub)]
