@@ -41,7 +41,7 @@ def test_every_json_and_xml_decoder_refuses_deep_nesting_with_a_position() -> No
     cases = {
         "xml": ({"type": "xml", "record_path": "orders/order"}, DEEP_XML, 2),
         "json": ("json", b'[{"id": 1}, {"v": ' + b"[" * 1000 + b"]" * 1000 + b"}]", 2),
-        "jsonl": ("jsonl", b'{"id": 1}\n{"v": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n{\"id\": 3}\n", 2),
+        "jsonl": ("jsonl", b'{"id": 1}\n{"v": ' + b"[" * 100_000 + b"]" * 100_000 + b'}\n{"id": 3}\n', 2),
     }
     for name, (fmt, data, bad) in cases.items():
         records = list(codec_for(parse_format(fmt)).read(io.BytesIO(data), name=f"in.{name}"))

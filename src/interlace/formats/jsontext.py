@@ -19,13 +19,14 @@ from interlace.formats.limits import INT_MAX, INT_MIN, MAX_DEPTH, depth_offset, 
 
 
 class JsonRefused(ValueError):
-    """Not JSON, or JSON past a limit. `offset` is the byte where it went wrong (when known);
-    `too_deep` tells nesting apart from bad syntax or numbers."""
+    """Not JSON (`limit` False), or JSON past a limit (`limit` True: too deep, a number that is not
+    finite or an integer past 64 bits). `offset` is the byte where it went wrong, when known."""
 
-    def __init__(self, reason: str, *, offset: int | None = None, too_deep: bool = False) -> None:
+    def __init__(self, reason: str, *, offset: int | None = None, too_deep: bool = False, limit: bool = False) -> None:
         self.reason = reason
         self.offset = offset
         self.too_deep = too_deep
+        self.limit = limit or too_deep
         super().__init__(reason if offset is None else f"{reason} (at byte {offset})")
 
 
@@ -36,18 +37,20 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         reason = exc.msg
-        if "depth" in reason or "recursion" in reason:
+        if "depth" in reason or "recursion" in reason:  # orjson stops at 1024 levels
             raise JsonRefused(
                 f"nested deeper than {max_depth} levels", offset=depth_offset(raw, max_depth), too_deep=True
             ) from None
         offset = None
         if isinstance(exc.pos, int):  # a character index: count the bytes before it
             offset = len(raw.decode("utf-8", "replace")[: exc.pos].encode("utf-8", "surrogatepass"))
+        if "infinity" in reason:  # 1e400: JSON syntax, but no double holds it
+            raise JsonRefused(f"a number too large for a double: {reason}", offset=offset, limit=True) from None
         raise JsonRefused(f"not JSON: {reason}", offset=offset) from None
     problem = value_problem(value, max_depth)
     if problem is not None:
         offset = depth_offset(raw, max_depth) if problem.too_deep else None
-        raise JsonRefused(problem.reason, offset=offset, too_deep=problem.too_deep)
+        raise JsonRefused(problem.reason, offset=offset, too_deep=problem.too_deep, limit=True)
     if _has_wide_float(value):
         _check_exact_integers(raw)
     return value
@@ -70,7 +73,7 @@ def _has_wide_float(value: Any) -> bool:
 def _wide_int(text: str) -> int:
     number = int(text)
     if not INT_MIN <= number <= INT_MAX:
-        raise JsonRefused("an integer outside the 64-bit range (send it as a string)")
+        raise JsonRefused("an integer outside the 64-bit range (send it as a string)", limit=True)
     return number
 
 

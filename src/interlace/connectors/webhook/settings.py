@@ -12,9 +12,15 @@ class Signature(Options):
     secret: str = Field(description="Shared secret; use ${env:NAME}.")
     header: str = "X-Signature"
     timestamp_header: str | None = Field(
-        None, description="When set, the signed text is '<timestamp>.<body>' and old timestamps are refused."
+        None,
+        description="When set (strongly recommended), the signed text is '<timestamp>.<body>' and old "
+        "timestamps are refused; without it a replay is refused only within `tolerance` of its first use.",
     )
-    tolerance: int = Field(300, description="Seconds a signed timestamp stays acceptable.")
+    tolerance: int = Field(300, gt=0, description="Seconds a signed timestamp (or a seen signature) stays acceptable.")
+    max_skew: float = Field(30, ge=0, description="Seconds a timestamp may be ahead of the hub's clock.")
+    replay_cache: int = Field(
+        100_000, ge=1, description="Accepted signatures remembered (per process) to refuse replays."
+    )
 
 
 class WebhookSettings(Options):
