@@ -88,4 +88,6 @@ def parse_json(raw: bytes, *, max_depth: int = MAX_DEPTH) -> JSON:
     try:
         return loads(raw, max_depth=max_depth)
     except JsonRefused as exc:
-        raise BodyRefused(422 if exc.limit else 400, f"body refused: {exc}") from None
+        if exc.limit:
+            raise BodyRefused(422, f"body refused: {exc}") from None
+        raise BodyRefused(400, f"body is not valid JSON: {str(exc).removeprefix('not JSON: ')}") from None
