@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from interlace.config.loader import load_config
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 from support import free_port
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from interlace.config.loader import load_config
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 CONFIG = """
 hub: {name: hooks}

@@ -13,8 +13,8 @@ import pytest
 
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
-from interlace.engine.hub import Hub
 from interlace.errors import ConfigError
+from interlace.hub import Hub
 from interlace.testing.runner import run_tests
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 from support import free_port
 

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from interlace.config.loader import load_config
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 CONFIG = """
 hub: {name: cron}

@@ -12,7 +12,7 @@ import pytest
 
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 from interlace.web.auth import create_token
 
 CONFIG = """

@@ -15,7 +15,7 @@ import pytest
 
 from entity_support import eventually, running_hub
 from interlace.connectors.sqlite import SqliteConnector, SqliteSettings
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 from support import free_port, interlace
 

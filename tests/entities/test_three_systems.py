@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from entity_support import MYSQL_DSN, PG_DSN, Shop, eventually, running_hub
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 from support import free_port, interlace, require_service
 

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 from interlace.web import auth
 
 from support import interlace

@@ -20,10 +20,10 @@ from interlace.backends.sqlite import SqliteBackend
 from interlace.config.loader import load_config
 from interlace.connectors.files import FilesConnector, FilesSettings, FilesSourceOptions
 from interlace.connectors.files.source import FolderSource
-from interlace.engine.hub import Hub
 from interlace.errors import ParseError
 from interlace.formats import Record, codec_for, parse_format
 from interlace.formats.jsonl import JsonLinesCodec
+from interlace.hub import Hub
 from security.inputs_support import StoreIngress, stored
 
 CONFIG = """

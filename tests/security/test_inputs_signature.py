@@ -16,7 +16,7 @@ import pytest
 from interlace.config.loader import load_config
 from interlace.connectors.webhook.settings import Signature
 from interlace.connectors.webhook.signature import SignatureCheck
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 SECRET = "shh"
 BODY = b'{"id": "A1"}'

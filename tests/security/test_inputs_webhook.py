@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interlace.config.loader import load_config
 from interlace.connectors.webhook.body import BodyRefused, check_content_type, parse_json, read_body
-from interlace.engine.hub import Hub
+from interlace.hub import Hub
 
 LIMIT = 1_048_576
 CONFIG = """

@@ -98,7 +98,7 @@ def run(
 
     Refuses to start when the offline readiness check (`interlace check --offline`) finds errors,
     unless --force."""
-    from interlace.engine.hub import Supervisor
+    from interlace.hub import Supervisor
     from interlace.readiness import readiness_errors
 
     loaded = _load(config)
@@ -146,7 +146,7 @@ def send(
 ) -> None:
     """Inject a message into a flow (a running hub picks it up); prints its id."""
     from interlace.connectors.base import Incoming
-    from interlace.engine.hub import Hub
+    from interlace.hub import Hub
 
     loaded = _load(config, secrets=False)
     if flow not in loaded.config.flows:

@@ -30,8 +30,8 @@ from interlace.web.auth import Endpoint
 
 
 class Served(Protocol):
-    """What the web app takes of the hub it serves (engine/hub.py `Hub` is one): the web layer sits
-    below the engine, so it names what it reads here instead of importing the Hub."""
+    """What the web app takes of the hub it serves (`interlace.hub.Hub` is one): the web layer sits
+    below the hub, so it names what it reads here instead of importing the Hub."""
 
     @property
     def settings(self) -> HubSettings: ...
