@@ -12,7 +12,6 @@ from typing import Any
 from interlace.backends import open_backend
 from interlace.backends.base import Backend
 from interlace.config.loader import LoadedConfig
-from interlace.config.models import parse_duration
 from interlace.connectors import registry
 from interlace.connectors.base import Connector
 from interlace.engine.flows import CompiledFlow, Delivery
@@ -21,6 +20,7 @@ from interlace.engine.schedule import run_schedule
 from interlace.engine.steps import build_step
 from interlace.engine.worker import Worker
 from interlace.entities.flows import compile_entity_flows
+from interlace.options import parse_duration
 
 log = logging.getLogger("interlace.hub")
 

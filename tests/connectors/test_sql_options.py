@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from interlace.connectors.mysql import MysqlSettings
-from interlace.connectors.sql.options import SqlSinkOptions, SqlSourceOptions, parse_duration
+from interlace.connectors.sql.options import SqlSinkOptions, SqlSourceOptions
+from interlace.options import parse_duration
 
 
 def test_source_options() -> None:

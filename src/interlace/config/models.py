@@ -7,11 +7,11 @@ keys. `interlace schema` merges both into one JSON Schema.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from interlace.options import parse_duration
 from interlace.types import JSON, JSONObject
 
 
@@ -27,20 +27,6 @@ class Open(BaseModel):
     @property
     def extras(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(text: str | float | int) -> float:
-    """Seconds from '250ms', '5s', '2m', '1h', '1d' or a bare number of seconds."""
-    if isinstance(text, int | float):
-        return float(text)
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 5s, 2m, 1h)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 class Listener(Strict):

@@ -7,6 +7,9 @@ One connector instance exists per configured system. It declares three pydantic 
 - `settings_model`: what the system entry in `systems:` may say (beyond `connector:`);
 - `source_options`: what a flow `trigger:` naming this system may say (None: not a source);
 - `sink_options`: what a flow `deliver:` naming this system may say (None: not a sink).
+
+`Options` and `ConfigPath` live in `interlace/options.py` (formats use them too) and are
+re-exported here for connector packages.
 """
 
 from __future__ import annotations
@@ -14,34 +17,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo
-
+from interlace.options import ConfigPath as ConfigPath
+from interlace.options import Options as Options
 from interlace.types import JSON
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from interlace.message import Message
-
-
-def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
-    base = (info.context or {}).get("base_dir") if isinstance(info.context, dict) else None
-    if base is not None and not value.is_absolute():
-        return Path(base) / value
-    return value
-
-
-ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
-"""A file or folder named in the config: a relative path is taken from the config file's folder."""
-
-
-class Options(BaseModel):
-    """Base of every settings/options model: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass

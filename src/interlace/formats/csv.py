@@ -13,9 +13,9 @@ import io
 from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
-from interlace.connectors.base import Options
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.options import Options
 from interlace.types import JSONObject
 
 Quoting = Literal["minimal", "all", "nonnumeric", "none"]

@@ -15,9 +15,9 @@ from typing import Any, BinaryIO, Literal
 
 from pydantic import model_validator
 
-from interlace.connectors.base import Options
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.options import Options
 from interlace.types import JSONObject
 
 

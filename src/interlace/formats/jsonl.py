@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, BinaryIO, Literal
 
-from interlace.connectors.base import Options
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
 from interlace.formats.jsontext import JsonRefused, loads
 from interlace.formats.limits import MAX_DEPTH, depth_offset, value_problem
+from interlace.options import Options
 from interlace.types import JSONObject
 
 _CHUNK = 1 << 16

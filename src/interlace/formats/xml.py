@@ -17,10 +17,10 @@ from xml.etree.ElementTree import Element, SubElement, TreeBuilder, tostring
 
 from pydantic import field_validator
 
-from interlace.connectors.base import Options
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
 from interlace.formats.limits import MAX_DEPTH
+from interlace.options import Options
 from interlace.types import JSON, JSONObject
 
 

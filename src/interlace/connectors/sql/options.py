@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from interlace.connectors.base import Options
 from interlace.connectors.sql.identifiers import Name, TableName
-
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: str | float) -> float:
-    """Seconds in `"500ms"`, `"5s"`, `"2m"`, `"1h"` or a plain number of seconds."""
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.fullmatch(value)
-        if not match:
-            raise ValueError(f"{value!r} is not a duration (like 500ms, 5s, 2m, 1h)")
-        seconds = float(match.group(1)) * _UNIT[match.group(2)]
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
-    return seconds
+from interlace.options import parse_duration
 
 
 def _names(value: str | list[str] | None) -> list[str]:
@@ -54,7 +37,7 @@ class SqlSourceOptions(Options):
     @field_validator("every", mode="before")
     @classmethod
     def _every(cls, value: str | float) -> float:
-        return parse_duration(value)
+        return parse_duration(value, positive=True)
 
     @model_validator(mode="after")
     def _shape(self) -> SqlSourceOptions:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from interlace.connectors.base import ConfigPath, Options
+from interlace.options import ConfigPath, Options
 
 
 class RedefineChoice(Options):
