@@ -10,17 +10,28 @@ from urllib.parse import quote
 import httpx
 
 from interlace.connectors.base import Connector, Options, Sink
+from interlace.connectors.http.guard import (
+    AddressPolicy,
+    Resolver,
+    check_target,
+    dot_segment,
+    guarded_transport,
+    system_resolver,
+)
 from interlace.connectors.http.settings import HttpDelivery, HttpSettings
 from interlace.errors import DeliveryError
 from interlace.message import Message
 from interlace.types import JSON
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+MAX_REDIRECTS = 5
+FOLLOWED = frozenset({301, 302, 307, 308})
 
 
 def render_path(template: str, body: JSON) -> str:
     """Fill {field} (dotted for nested fields) from the body, each value URL-escaped so it cannot
-    change the path's shape."""
+    change the path's shape. A value that is, or decodes to, a `.` or `..` segment is refused (not
+    retryable): escaping leaves dots as they are, and a server (or httpx) would climb the path."""
 
     def value(match: re.Match[str]) -> str:
         current: Any = body
@@ -28,9 +39,18 @@ def render_path(template: str, body: JSON) -> str:
             if not isinstance(current, dict) or part not in current:
                 raise DeliveryError(f"path field {match.group(1)!r} is not in the message", retryable=False)
             current = current[part]
-        return quote(str(current), safe="")
+        text = str(current)
+        if dot_segment(text):
+            raise DeliveryError(
+                f"path field {match.group(1)!r} is {text[:50]!r}, a dot segment that would change the path",
+                retryable=False,
+            )
+        return quote(text, safe="")
 
-    return _FIELD.sub(value, template)
+    path = _FIELD.sub(value, template)
+    if dot_segment(path.split("?", 1)[0]):
+        raise DeliveryError(f"the path {path[:100]!r} has a dot segment", retryable=False)
+    return path
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -59,16 +79,24 @@ class HttpSink(Sink):
         client = self.connector.client()
         path = render_path(self.options.path, message.body)
         headers = {**self.options.headers, "Idempotency-Key": delivery_id, "X-Interlace-Message": message.id}
-        try:
-            response = await client.request(
-                self.options.method,
-                path,
-                json=message.body if self.options.method != "DELETE" else None,
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{self.options.method} {path}: {type(exc).__name__}: {exc}") from exc
-        if response.is_success:
+        body = message.body if self.options.method != "DELETE" else None
+        target: httpx.URL | str = path
+        for _hop in range(MAX_REDIRECTS + 1):
+            request = client.build_request(self.options.method, target, json=body, headers=headers)
+            check_target(client.base_url, request.url, "the request" if target is path else "a redirect")
+            try:
+                response = await client.send(request)
+            except httpx.HTTPError as exc:
+                raise DeliveryError(f"{self.options.method} {path}: {type(exc).__name__}: {exc}") from exc
+            location = response.headers.get("location")
+            if response.status_code not in FOLLOWED or location is None:
+                break
+            # Followed with the same method, body and Idempotency-Key, and only while it stays on the
+            # configured host (checked above on the next turn): a redirect elsewhere is refused.
+            target = response.url.join(location)
+        else:
+            raise DeliveryError(f"{self.options.method} {path}: more than {MAX_REDIRECTS} redirects", retryable=False)
+        if response.is_success or response.status_code == 303:  # 303: done; the answer is elsewhere
             return {"status": response.status_code}
         snippet = response.text[:300]
         retryable = response.status_code == 429 or response.status_code >= 500 or response.status_code == 408
@@ -88,6 +116,8 @@ class HttpConnector(Connector):
     def __init__(self, system: str, settings: Any) -> None:
         super().__init__(system, settings)
         self._client: httpx.AsyncClient | None = None
+        self.resolve: Resolver = system_resolver
+        """How host names become addresses (tests put a fixed table here: no DNS server runs)."""
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -98,12 +128,16 @@ class HttpConnector(Connector):
                 headers["Authorization"] = f"Bearer {s.auth.bearer}"
             if s.auth is not None and s.auth.basic is not None:
                 auth = httpx.BasicAuth(s.auth.basic.username, s.auth.basic.password)
+            base = httpx.URL(s.base_url)
+            policy = AddressPolicy(base.host, allow_private=s.allow_private, networks=s.allow_networks)
             self._client = httpx.AsyncClient(
-                base_url=s.base_url,
+                base_url=base,
                 headers=headers,
                 auth=auth,
                 timeout=s.timeout,
-                follow_redirects=False,
+                follow_redirects=False,  # deliver() follows them, checking each hop
+                transport=guarded_transport(policy, self.resolve),
+                trust_env=False,  # no proxy from the environment: the guard checks the real peer
             )
         return self._client
 
