@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from interlace.message import Message
+from interlace.observability.redaction import stored_text
 from interlace.types import JSON
 
 TraceStatus = Literal[
@@ -57,6 +58,9 @@ class TraceEntry:
     output: JSON = None
     error: str | None = None
     at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.error = stored_text(self.error)  # the redaction hook: no secret is stored (observability/redaction.py)
 
 
 @dataclass
@@ -144,6 +148,9 @@ class ParkedException:
     owner: str | None
     reason: str
     hold: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.reason = stored_text(self.reason) or ""  # the redaction hook, as in TraceEntry
 
 
 @dataclass

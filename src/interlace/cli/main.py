@@ -36,14 +36,10 @@ dlq = typer.Typer(help="Exceptions (dead letters): list, show, retry, discard.",
 app.add_typer(dlq, name="dlq")
 
 def _setup_logging(level: str) -> None:
-    class Redact(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = redact(record.getMessage())
-            record.args = None
-            return True
+    from interlace.observability.redaction import RedactingFilter
 
     handler = logging.StreamHandler()
-    handler.addFilter(Redact())
+    handler.addFilter(RedactingFilter())
     logging.basicConfig(
         level=level.upper(), handlers=[handler], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -1,6 +1,7 @@
 """Secret references: `${env:NAME}` and `${file:PATH}`, resolved at load and never printed.
 
-Every resolved value is remembered so that logs and traces can redact it (`redact`).
+Every resolved value is remembered by the one redaction (`observability/redaction.py`), which
+masks it, and the common shapes of a credential, in what is stored, answered and logged.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from interlace.observability.redaction import remember, scrub
 from interlace.types import JSON
 
 REFERENCE = re.compile(r"\$\{(env|file):([^}]+)\}")
-_known: set[str] = set()
 
 
 class SecretMissing(ValueError):
@@ -45,8 +46,7 @@ def resolve_string(text: str, base_dir: Path, missing: Callable[[str], str] | No
                 secret = path.read_text().rstrip("\n")
             except OSError as exc:
                 raise SecretMissing(f"secret file {path} cannot be read: {exc.strerror}") from None
-        if secret:
-            _known.add(secret)
+        remember(secret)
         return secret
 
     return REFERENCE.sub(value, text)
@@ -57,16 +57,5 @@ def has_reference(text: str) -> bool:
 
 
 def redact(value: JSON) -> JSON:
-    """`value` with every known secret replaced by '***'."""
-    if not _known:
-        return value
-    if isinstance(value, str):
-        for secret in _known:
-            if secret in value:
-                value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
+    """`value` with every known secret, and every credential-shaped text, replaced by '***'."""
+    return scrub(value)

@@ -4,6 +4,7 @@ is not counted twice by a target that honours it."""
 from __future__ import annotations
 
 import re
+from base64 import b64encode
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from interlace.connectors.http.guard import (
 from interlace.connectors.http.settings import HttpDelivery, HttpSettings
 from interlace.errors import DeliveryError
 from interlace.message import Message
+from interlace.observability.redaction import remember
 from interlace.types import JSON
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -126,8 +128,11 @@ class HttpConnector(Connector):
             headers = dict(s.headers)
             if s.auth is not None and s.auth.bearer is not None:
                 headers["Authorization"] = f"Bearer {s.auth.bearer}"
+                remember(s.auth.bearer)  # also when written in the config itself, not by reference
             if s.auth is not None and s.auth.basic is not None:
                 auth = httpx.BasicAuth(s.auth.basic.username, s.auth.basic.password)
+                remember(s.auth.basic.password)
+                remember(b64encode(f"{s.auth.basic.username}:{s.auth.basic.password}".encode()).decode())
             base = httpx.URL(s.base_url)
             policy = AddressPolicy(base.host, allow_private=s.allow_private, networks=s.allow_networks)
             self._client = httpx.AsyncClient(
