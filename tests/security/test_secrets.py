@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from interlace.observability import redaction
 from interlace.observability.redaction import scrub_text
 
 from support import BIN, free_port, interlace, serve, wait_http
@@ -162,5 +163,20 @@ def test_no_secret_is_stored_answered_printed_or_logged_also_after_a_rotation(tm
         ("order 17 has no customer", "order 17 has no customer"),
     ],
 )
-def test_credential_shapes_are_masked_and_plain_text_is_left_alone(text: str, expected: str) -> None:
+def test_credential_shapes_are_masked_and_plain_text_is_left_alone(
+    text: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redaction, "_ordered", [])  # only the shapes: no secret values of other tests
     assert scrub_text(text) == expected
+
+
+def test_a_remembered_value_is_masked_wherever_it_appears_but_not_a_very_short_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redaction, "_known", set())
+    monkeypatch.setattr(redaction, "_ordered", [])
+    redaction.remember("s3cr3t-value")
+    redaction.remember("s3cr3t-value-longer")
+    redaction.remember("p")
+    assert scrub_text("got s3cr3t-value-longer and s3cr3t-value, path ok") == "got *** and ***, path ok"
+    assert redaction.scrub({"a": ["x s3cr3t-value"], "n": 1}) == {"a": ["x ***"], "n": 1}

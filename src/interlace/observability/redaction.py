@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-
-from interlace.types import JSON
+from typing import Any
 
 MASK = "***"
+SHORTEST = 4
+"""A value shorter than this is not masked where it appears (it would mask every word that holds
+it: a password "p" would turn "path" into "***ath"); a secret that short guards nothing anyway."""
 _known: set[str] = set()
 _ordered: list[str] = []  # longest first, so a secret containing another is masked whole
 
@@ -35,7 +37,7 @@ _KEY_VALUE = re.compile(
 def remember(secret: str) -> None:
     """Mask `secret` from now on (the config calls this for every reference it resolves; a
     connector for a credential it derives, such as a Basic header's base64)."""
-    if secret and secret not in _known:
+    if len(secret) >= SHORTEST and secret not in _known:
         _known.add(secret)
         _ordered[:] = sorted(_known, key=len, reverse=True)
 
@@ -54,7 +56,7 @@ def stored_text(text: str | None) -> str | None:
     return None if text is None else scrub_text(text)
 
 
-def scrub(value: JSON) -> JSON:
+def scrub(value: Any) -> Any:
     """`value` with every string in it scrubbed."""
     if isinstance(value, str):
         return scrub_text(value)
