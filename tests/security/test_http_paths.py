@@ -18,8 +18,8 @@ from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
 from interlace.connectors.http import HttpConnector
 from interlace.connectors.http.settings import HttpDelivery, HttpSettings
-from interlace.engine.hub import Hub
 from interlace.errors import DeliveryError
+from interlace.hub import Hub
 from interlace.message import Message
 
 from support import serve
