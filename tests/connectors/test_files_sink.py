@@ -33,7 +33,7 @@ async def test_one_file_per_message_named_by_the_template(tmp_path: Path) -> Non
     msg = message({"order_no": "A/../1", "total": "10.50"}, id="m1")
     result = await out.deliver(msg, "d1")
     [written] = list(tmp_path.rglob("*.csv"))
-    assert written.name == "order-A_.._1-m1.csv"  # a value cannot add folders or climb out
+    assert written.name == "order-A%2F..%2F1-m1.csv"  # a value cannot add folders or climb out
     assert result == {"file": str(written.relative_to(tmp_path)), "records": 1}
     assert written.read_bytes() == b"order_no,total\r\nA/../1,10.50\r\n"
     await out.deliver(msg, "d1")  # a redelivery rewrites the same file

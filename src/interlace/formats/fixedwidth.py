@@ -5,10 +5,13 @@ Positions are 1-based byte columns, as printed record layouts give them; a field
 `str` (trailing blanks stripped unless `strip: false`), `int`, and `decimal` with `decimals`
 implied digits (`0012345` with `decimals: 2` is 123.45) or an explicit point. Numbers are
 written right-aligned, zero-filled, with a leading `-` when negative. A blank number reads as None.
+A number is ASCII digits with a sign before or after (`numbers.py`): `1_000000`, `1e5` or a tab
+are refused, though Python's `int()` would take them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any, BinaryIO, Literal
@@ -17,6 +20,7 @@ from pydantic import model_validator
 
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.numbers import NotANumber, parse_decimal, parse_int
 from interlace.options import Options
 from interlace.types import JSONObject
 
@@ -101,7 +105,7 @@ class FixedWidthCodec(Codec):
         after the digits, EBCDIC digits), and `read` then decodes field by field."""
         encoding = self.config.encoding
         ascii_digits = "0123456789+- ".encode(encoding, "replace") == b"0123456789+- "
-        env: dict[str, Any] = {"_enc": encoding, "_D": Decimal, "_X": _EXACT}
+        env: dict[str, Any] = {"_enc": encoding, "_D": Decimal, "_X": _EXACT, "_ok": self._guard()}
         parts = []
         for index, (name, start, stop, field) in enumerate(self.slots):
             piece = f"b[{start}:{stop}]"
@@ -115,10 +119,25 @@ class FixedWidthCodec(Codec):
             else:
                 expr = f"_D(int({piece})).scaleb({-field.decimals}, _X)"
             parts.append(f"{name!r}: {expr}")
-        source = "def decode(b):\n    return {" + ", ".join(parts) + "}\n"
+        guard = "    if _ok(b) is None:\n        raise ValueError\n"
+        source = "def decode(b):\n" + guard + "    return {" + ", ".join(parts) + "}\n"
         exec(source, env)
         function: Callable[[bytes], dict[str, Any]] = env["decode"]
         return function
+
+    def _guard(self) -> Callable[[bytes], object]:
+        """Matches a record whose number fields hold only digits, blanks and signs, so that `int()`
+        on them means what the layout means (it also takes `1_000` and tabs): one regex per record.
+        Overlapping fields get no fast path."""
+        parts, position = [], 0
+        for _, start, stop, field in sorted(self.slots, key=lambda slot: slot[1]):
+            if start < position:
+                return lambda b: None
+            parts.append(b".{%d}" % (start - position))
+            parts.append((b"[0-9 +-]{%d}" if field.type != "str" else b".{%d}") % (stop - start))
+            position = stop
+        parts.append(b".{%d}" % (self.length - position))
+        return re.compile(b"(?s)" + b"".join(parts)).fullmatch
 
     def offset_table(self) -> list[JSONObject]:
         return [
@@ -166,8 +185,9 @@ class FixedWidthCodec(Codec):
                     value[field] = decode(body[first:stop])
             except (ValueError, ArithmeticError) as exc:
                 text = body[first:stop].decode(self.config.encoding, "replace")
+                reason = str(exc) if isinstance(exc, NotANumber) else f"{text!r} is not a valid value"
                 error = ParseError(
-                    f"{text!r} is not a valid value ({type(exc).__name__})",
+                    reason,
                     file=name,
                     record=number,
                     offset=start + first,
@@ -190,25 +210,16 @@ class FixedWidthCodec(Codec):
 
 def _int(raw: str) -> int | None:
     text = raw.strip(" ")
-    if not text:
-        return None
-    if text[-1] in "-+":
-        text = text[-1] + text[:-1]
-    return int(text)
+    return parse_int(text) if text else None
 
 
 def _decimal(raw: str, decimals: int) -> Decimal | None:
     text = raw.strip(" ")
     if not text:
         return None
-    if text[-1] in "-+":
-        text = text[-1] + text[:-1]
     if "." in text:
-        try:
-            return Decimal(text)
-        except InvalidOperation as exc:
-            raise ValueError(str(exc)) from None
-    return Decimal(int(text)).scaleb(-decimals, _EXACT)
+        return parse_decimal(text)
+    return Decimal(parse_int(text)).scaleb(-decimals, _EXACT)
 
 
 def format_number(value: Any, field: FixedField) -> str:
@@ -216,11 +227,17 @@ def format_number(value: Any, field: FixedField) -> str:
     if field.type == "int":
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ValueError(f"field {field.name!r}: {value!r} is not an integer")
-        number = int(value)
+        try:
+            number = value if isinstance(value, int) else parse_int(value.strip(" "))
+        except NotANumber as exc:
+            raise ValueError(f"field {field.name!r}: {exc}") from None
     else:
         try:
-            scaled = Decimal(str(value)).scaleb(field.decimals, _EXACT)
-        except InvalidOperation:
+            exact = parse_decimal(value.strip(" ")) if isinstance(value, str) else Decimal(str(value))
+            if not exact.is_finite():
+                raise NotANumber(f"{value!r} is not a finite number")
+            scaled = exact.scaleb(field.decimals, _EXACT)
+        except (InvalidOperation, NotANumber):
             raise ValueError(f"field {field.name!r}: {value!r} is not a number") from None
         if scaled != scaled.to_integral_value():
             raise ValueError(f"field {field.name!r}: {value} has more than {field.decimals} decimals")

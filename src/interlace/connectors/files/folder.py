@@ -1,13 +1,16 @@
 """A folder the connector is confined to: every name is checked to stay inside it.
 
 Names are relative paths with `/` separators. Absolute paths, `..` parts, and names that resolve
-(through symbolic links) to somewhere outside the folder are refused with a ConnectorError.
+(through symbolic links) to somewhere outside the folder are refused with a ConnectorError. A file
+is opened without following a symbolic link in its last part (`O_NOFOLLOW`), so a link put in place
+between the check and the open is refused too; listings show regular files only, never links.
 Writes are atomic: a temporary file in the same folder, flushed and fsynced, then renamed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import shutil
 import tempfile
@@ -105,13 +108,24 @@ class LocalFolder:
     def exists(self, name: str) -> bool:
         return self.path(name).exists()
 
+    def _open(self, name: str, flags: int) -> int:
+        """A descriptor of `name`, refusing a symbolic link as its last part."""
+        full = self.path(name)
+        try:
+            return os.open(full, flags | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PathRefused(f"{name!r} is a symbolic link: refused in {self.root}") from None
+            raise
+
     def open_read(self, name: str) -> BinaryIO:
-        return self.path(name).open("rb")
+        return os.fdopen(self._open(name, os.O_RDONLY), "rb")
 
     def read_bytes(self, name: str) -> bytes | None:
         """The whole content of a small file (a log, a manifest), or None if it does not exist."""
         try:
-            return self.path(name).read_bytes()
+            with self.open_read(name) as stream:
+                return stream.read()
         except FileNotFoundError:
             return None
 
@@ -141,9 +155,8 @@ class LocalFolder:
 
     def append(self, name: str, data: bytes) -> None:
         """Append and fsync (for logs that must survive a crash)."""
-        target = self.path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("ab") as stream:
+        self.path(name).parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(self._open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())

@@ -43,14 +43,24 @@ EXTENSIONS = {
 }
 
 
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode("utf-8", "surrogatepass"))
+
+
 def _safe(value: Any) -> str:
-    text = _UNSAFE.sub("_", str(value))
-    return "_" + text if text.startswith(".") or not text else text
+    """`value` as one file-name part: letters, digits and `._@+=-` stay, every other character
+    becomes `%XX` of its UTF-8 bytes (`%` too), a leading dot `%2E`, and "" is `%`. No two values
+    give the same part (`a/../b` is `a%2F..%2Fb`, `a\\..\\b` is `a%5C..%5Cb`), and none holds a
+    `/` or starts with a dot."""
+    text = _UNSAFE.sub(_percent, str(value))
+    if text.startswith("."):
+        return "%2E" + text[1:]
+    return text or "%"
 
 
 def file_name(template: str, message: Message, delivery_id: str, ext: str) -> str:
-    """Fill the template; values are made file-name safe (no `/`, no leading dot). Dates are the
-    message's creation time, so a redelivery on another day still names the same file."""
+    """Fill the template; each value is made one file-name part, without collisions (`_safe`).
+    Dates are the message's creation time, so a redelivery on another day still names the same file."""
     stamp = time.gmtime(message.created_at)
     fields: dict[str, Any] = {}
     if isinstance(message.body, dict):

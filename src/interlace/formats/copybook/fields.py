@@ -15,6 +15,7 @@ from typing import Any, Literal
 from interlace.formats.copybook.codepage import CodePage
 from interlace.formats.copybook.model import Item
 from interlace.formats.copybook.picture import Picture
+from interlace.formats.numbers import DIGITS, NotANumber, parse_decimal
 
 Blank = Literal["error", "null", "zero"]
 _EXACT = Context(prec=100)  # scaling must never round (the default context keeps 28 digits)
@@ -58,6 +59,7 @@ def decoder_for(item: Item, opts: FieldOptions) -> Callable[[bytes], Any]:
     cp = opts.codepage
 
     digits = cp.digits
+    plain = DIGITS.fullmatch
 
     def number(raw: bytes) -> Any:
         if raw in (spaces, low):
@@ -66,7 +68,7 @@ def decoder_for(item: Item, opts: FieldOptions) -> Callable[[bytes], Any]:
             whole = _unpack(raw, picture)
         else:
             text = raw.translate(digits)  # plain digits (no sign zone) take the short way
-            whole = int(text) if text.isdigit() else _unzone(item, raw, cp)
+            whole = int(text) if plain(text) else _unzone(item, raw, cp)
         return Decimal(whole).scaleb(-scale, _EXACT) if scale else whole
 
     return number
@@ -120,7 +122,7 @@ def _unzone(item: Item, raw: bytes, cp: CodePage) -> int:
         body = bytearray(raw)
         body[index] = cp.digit_byte(digit)
     text = bytes(body).translate(cp.digits)
-    if not text.isdigit():
+    if not DIGITS.fullmatch(text):
         raise FieldError(f"X'{raw.hex().upper()}' is not a zoned decimal number")
     number = int(text)
     return -number if negative else number
@@ -137,9 +139,12 @@ def unscaled(item: Item, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise FieldError(f"{value!r} is not a number")
     try:
-        exact = Decimal(str(value)) if not isinstance(value, Decimal) else value
+        if isinstance(value, str):
+            exact = parse_decimal(value.strip(" "))
+        else:
+            exact = Decimal(str(value)) if not isinstance(value, Decimal) else value
         scaled = exact.scaleb(picture.scale, _EXACT)
-    except InvalidOperation:
+    except (InvalidOperation, NotANumber):
         raise FieldError(f"{value!r} is not a number") from None
     if not scaled.is_finite() or scaled != scaled.to_integral_value():
         raise FieldError(f"{value} has more than {picture.scale} decimal places (PIC {picture.text})")
