@@ -16,9 +16,8 @@ import yaml
 from pydantic import ValidationError
 
 from interlace.config.models import Flow, HubConfig, MapStep
-from interlace.config.secrets import has_reference
+from interlace.config.secrets import has_reference, looks_secret
 from interlace.errors import ConfigError, ConfigProblem
-from interlace.readiness.secrets import looks_secret
 from interlace.types import JSON
 
 Area = Literal["hub", "owner", "system", "entity", "field-owner", "flow", "mapping"]

@@ -52,6 +52,18 @@ def resolve_string(text: str, base_dir: Path, missing: Callable[[str], str] | No
     return REFERENCE.sub(value, text)
 
 
+_SECRET_KEY = re.compile(
+    r"(^|[_-])(password|passwd|pwd|secret|token|bearer|api[_-]?key|apikey|private[_-]?key|credentials?"
+    r"|authorization|auth[_-]?token|client[_-]?secret)$",
+    re.IGNORECASE,
+)
+
+
+def looks_secret(key: str) -> bool:
+    """A setting whose name says it holds a secret (password, token, api_key, ...)."""
+    return _SECRET_KEY.search(key) is not None
+
+
 def has_reference(text: str) -> bool:
     return REFERENCE.search(text) is not None
 

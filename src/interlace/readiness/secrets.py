@@ -4,20 +4,14 @@ secret, api key...) or a URL with a password in it (a DSN) must be a reference."
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from interlace.config.lines import Path_
-from interlace.config.secrets import has_reference
+from interlace.config.secrets import has_reference, looks_secret
 from interlace.readiness.context import Context
 from interlace.readiness.finding import Finding
 
-_SECRET_KEY = re.compile(
-    r"(^|[_-])(password|passwd|pwd|secret|token|bearer|api[_-]?key|apikey|private[_-]?key|credentials?"
-    r"|authorization|auth[_-]?token|client[_-]?secret)$",
-    re.IGNORECASE,
-)
 _SECTIONS = ("hub", "owners", "systems")
 
 
@@ -45,11 +39,6 @@ def _strings(value: Any, loc: Path_) -> list[tuple[Path_, str, str]]:
         for i, v in enumerate(value):
             out += _strings(v, (*loc, i))
     return out
-
-
-def looks_secret(key: str) -> bool:
-    """A setting whose name says it holds a secret (password, token, api_key, ...)."""
-    return _SECRET_KEY.search(key) is not None
 
 
 def _plain_secret(key: str, value: str) -> str | None:

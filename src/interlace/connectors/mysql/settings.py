@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, model_validator
 
 from interlace.connectors.sql.settings import SqlSettings
 
-if TYPE_CHECKING:
-    from interlace.connectors.sql.connector import SqlConnector
-
 
 class MysqlSettings(SqlSettings):
+    connector_name: ClassVar[str] = "mysql"
     """MariaDB or MySQL. A `dsn` (mysql://user:password@host:port/database) fills in the fields
     it names; the separate fields are there for passwords kept as `${env:NAME}`."""
 
@@ -41,8 +39,3 @@ class MysqlSettings(SqlSettings):
             "database": url.path.lstrip("/") or None,
         }
         return {**{k: v for k, v in found.items() if v is not None}, **data}
-
-    def connector_class(self) -> type[SqlConnector]:
-        from interlace.connectors.mysql import MysqlConnector
-
-        return MysqlConnector

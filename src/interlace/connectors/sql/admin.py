@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from interlace.connectors import registry
 from interlace.connectors.sql.connector import SqlConnector
 from interlace.connectors.sql.schema import Table, column_warnings
 from interlace.connectors.sql.settings import SqlSettings
@@ -19,7 +20,9 @@ from interlace.errors import ConnectorError
 @asynccontextmanager
 async def connected(settings: SqlSettings, system: str = "system") -> AsyncIterator[SqlConnector]:
     """A connector for `settings`, open for the block and closed after it."""
-    connector = settings.connector_class()(system, settings)
+    found = registry.get(settings.connector_name)
+    assert found is not None and issubclass(found, SqlConnector), f"no database connector {settings.connector_name!r}"
+    connector = found(system, settings)
     try:
         await connector.probe()
         yield connector

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 from pydantic import Field
 
 from interlace.connectors.base import ConfigPath, Options
-
-if TYPE_CHECKING:
-    from interlace.connectors.sql.connector import SqlConnector
 
 
 class SqlSettings(Options):
@@ -20,9 +17,8 @@ class SqlSettings(Options):
         "relative to the config file",
     )
 
-    def connector_class(self) -> type[SqlConnector]:
-        """The connector these settings belong to."""
-        raise NotImplementedError
+    connector_name: ClassVar[str]
+    """The connector these settings belong to, by its registered name (`connectors/registry.py`)."""
 
 
 def read_setup(path: Path | None) -> str | None:

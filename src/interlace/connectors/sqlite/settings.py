@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 from pydantic import Field
 
 from interlace.connectors.base import ConfigPath
 from interlace.connectors.sql.settings import SqlSettings
 
-if TYPE_CHECKING:
-    from interlace.connectors.sql.connector import SqlConnector
-
 
 class SqliteSettings(SqlSettings):
+    connector_name: ClassVar[str] = "sqlite"
     path: ConfigPath = Field(description="the database file, created if absent; relative to the config file")
     busy_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for another writer's lock")
-
-    def connector_class(self) -> type[SqlConnector]:
-        from interlace.connectors.sqlite import SqliteConnector
-
-        return SqliteConnector
