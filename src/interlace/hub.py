@@ -21,6 +21,7 @@ from interlace.engine.steps import build_step
 from interlace.engine.worker import Worker
 from interlace.entities.flows import compile_entity_flows
 from interlace.options import parse_duration
+from interlace.web.app import build_webhook_app
 
 log = logging.getLogger("interlace.hub")
 
@@ -141,6 +142,7 @@ class Supervisor:
         self.check_every = check_every
         self.reloads = 0
         self._dispatch: _Dispatch | None = None
+        self._webhooks: _Dispatch | None = None  # the partners' listener, with `hub.webhooks`
 
     def _stamp(self) -> float:
         try:
@@ -158,11 +160,16 @@ class Supervisor:
         except ConfigError as exc:
             log.error("config change refused, still running the previous config:\n%s", exc)
             return False
+        if loaded.config.hub.webhooks != self.hub.settings.webhooks:  # its socket is open: a restart moves it
+            log.error("config change refused: hub.webhooks changed; restart the hub to move the listener")
+            return False
         await self.hub.stop(close_backend=False)
         await new.start(open_backend=False)
         self.hub = new
         if self._dispatch is not None:
             self._dispatch.app = new.app()
+        if self._webhooks is not None:
+            self._webhooks.app = build_webhook_app(new)
         self.reloads += 1
         log.warning("config reloaded from %s (%d flows)", self.path, len(new.flows))
         return True
@@ -182,29 +189,38 @@ class Supervisor:
         settings = self.hub.settings
         await self.hub.start()
         self._dispatch = _Dispatch(self.hub.app())
-        config = uvicorn.Config(
-            self._dispatch,
-            host=host or settings.host,
-            port=port if port is not None else settings.port,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-        )
-        server = uvicorn.Server(config)
+        listeners = [(self._dispatch, host or settings.host, port if port is not None else settings.port)]
+        if settings.webhooks is not None:
+            self._webhooks = _Dispatch(build_webhook_app(self.hub))
+            listeners.append((self._webhooks, settings.webhooks.host, settings.webhooks.port))
+        servers = [  # log_config=None: uvicorn's lines go through the hub's (redacting) log handler
+            uvicorn.Server(
+                uvicorn.Config(
+                    app, host=h, port=p, log_level="warning", lifespan="off", access_log=False, log_config=None
+                )
+            )
+            for app, h, p in listeners
+        ]
         helpers: list[asyncio.Task[Any]] = []
         if ready is not None:
-            helpers.append(asyncio.create_task(_announce(server, ready)))
+            helpers.append(asyncio.create_task(_announce(servers, ready)))
         if self.reload_enabled:
             helpers.append(asyncio.create_task(self._watch(), name="config-watch"))
+        running = [asyncio.create_task(server.serve()) for server in servers]
         try:
-            await server.serve()
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            for server in servers:  # one stopped (a signal, a port in use): stop the other too
+                server.should_exit = True
+            await asyncio.gather(*running, return_exceptions=True)
             for task in helpers:
                 task.cancel()
             await self.hub.stop()
+        for task in running:
+            task.result()  # a listener that failed fails the command
 
 
-async def _announce(server: Any, ready: Any) -> None:
-    while not server.started:
+async def _announce(servers: list[Any], ready: Any) -> None:
+    while not all(server.started for server in servers):
         await asyncio.sleep(0.01)
     ready()

@@ -222,3 +222,21 @@ def test_the_cli_creates_lists_and_revokes_tokens_and_shows_the_audit_log(tmp_pa
                      ("token.create", "ops-bot", "ok")]  # fmt: skip
     assert all(e["actor"].startswith("cli") for e in json.loads(log))
     assert "token.create" in interlace("audit", config, check=True).stdout
+
+
+async def test_retries_and_discards_from_the_cli_are_audited_too(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    h = Hub(load_config(config))
+    await h.start()
+    try:
+        first = await park_one(h)
+    finally:
+        await h.stop()
+    interlace("dlq", "retry", str(config), str(first), "--body", '{"id": "B1"}', check=True)
+    assert interlace("dlq", "discard", str(config), "999").returncode == 1
+    lines = json.loads(interlace("audit", str(config), "--json", check=True).stdout)
+    assert [(e["action"], e["target"], e["outcome"], e["detail"]) for e in lines] == [
+        ("exception.discard", "999", "not found or not open", {}),
+        ("exception.retry", str(first), "ok", {"edited": True}),
+    ]
+    assert all(e["actor"].startswith("cli") for e in lines)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -52,3 +53,11 @@ def _with_backend(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
             await backend.close()
 
     return asyncio.run(main())
+
+
+def cli_actor() -> str:
+    """Who an audit line names for a command run from the shell."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"

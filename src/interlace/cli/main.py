@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from interlace import __version__
-from interlace.cli.common import ConfigArg, _load, _with_backend, err, out
+from interlace.cli.common import ConfigArg, _load, _with_backend, cli_actor, err, out
 from interlace.config.secrets import redact
 from interlace.errors import ValidationFailed
 
@@ -116,10 +116,12 @@ def run(
         base = f"http://{listen_host}:{listen_port}"
         out.print(f"[bold green]interlace[/] hub [bold]{cfg.hub.name}[/] running at {base}")
         out.print(f"  store: {hub.backend.__class__.__name__} {cfg.hub.store}")
+        hooks = cfg.hub.webhooks
+        hooks_base = base if hooks is None else f"http://{hooks.host}:{hooks.port}"
         for name, connector in hub.connectors.items():
             path = getattr(connector, "path", None)
             if connector.name == "webhook" and path:
-                out.print(f"  webhook {name}: POST {base}{path}")
+                out.print(f"  webhook {name}: POST {hooks_base}{path}")
         out.print(f"  flows: {', '.join(cfg.flows)}")
         out.print("  health: GET /health   metrics: GET /metrics   Ctrl-C stops", highlight=False)
         sys.stdout.flush()
@@ -269,7 +271,9 @@ def dlq_retry(
         new_body = json.loads(Path(body[1:]).read_text() if body.startswith("@") else body)
 
     async def work(backend: Any) -> list[bool]:
-        return [await backend.retry_exception(i, new_body) for i in exception_ids]
+        from interlace.web import actions  # audited: who (cli:<user>), what, when
+
+        return [await actions.retry(backend, cli_actor(), i, new_body) for i in exception_ids]
 
     results = _with_backend(config, work)
     for i, ok in zip(exception_ids, results, strict=True):
@@ -285,7 +289,9 @@ def dlq_discard(
     """Mark exceptions as discarded (kept for the record, never retried)."""
 
     async def work(backend: Any) -> list[bool]:
-        return [await backend.discard_exception(i) for i in exception_ids]
+        from interlace.web import actions  # audited: who (cli:<user>), what, when
+
+        return [await actions.discard(backend, cli_actor(), i) for i in exception_ids]
 
     results = _with_backend(config, work)
     for i, ok in zip(exception_ids, results, strict=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import UTC, datetime
@@ -12,17 +11,9 @@ import typer
 from rich.table import Table
 
 from interlace.backends.base import ROLES
-from interlace.cli.common import ConfigArg, _with_backend, err, out
+from interlace.cli.common import ConfigArg, _with_backend, cli_actor, err, out
 
 token = typer.Typer(help="API tokens (roles: viewer < operator < admin): create, list, revoke.", no_args_is_help=True)
-
-
-def cli_actor() -> str:
-    """Who an audit line names for a command run from the shell."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def when(at: float | None) -> str:

@@ -25,7 +25,7 @@ from interlace.config.models import HubSettings
 from interlace.config.secrets import redact
 from interlace.connectors.base import Connector, Ingress
 from interlace.types import JSON
-from interlace.web import auth
+from interlace.web import actions, auth
 from interlace.web.auth import Endpoint
 
 
@@ -145,20 +145,15 @@ def api_routes(hub: Served) -> list[tuple[str, Endpoint, list[str], Role | None]
             if not isinstance(payload, dict) or set(payload) - {"body"}:
                 return _error(400, 'send nothing to retry as is, or {"body": <the corrected body>}')
             edited = payload.get("body")
-        done = exception_id is not None and await backend.retry_exception(exception_id, edited)
-        target = str(request.path_params["exception_id"])
-        await auth.audit(request, backend, None, "exception.retry", target, "ok" if done else "not found or not open",
-                         {"edited": edited is not None})  # fmt: skip
-        if not done:
+        actor, detail = auth.caller(request)
+        if exception_id is None or not await actions.retry(backend, actor, exception_id, edited, detail):
             return _error(404, "no open exception with this id")
         return JSONResponse({"id": exception_id, "status": "retried", "edited": edited is not None})
 
     async def discard(request: Request) -> Response:
         exception_id = _int_param(request, "exception_id")
-        done = exception_id is not None and await backend.discard_exception(exception_id)
-        target = str(request.path_params["exception_id"])
-        await auth.audit(request, backend, None, "exception.discard", target, "ok" if done else "not found or not open")
-        if not done:
+        actor, detail = auth.caller(request)
+        if exception_id is None or not await actions.discard(backend, actor, exception_id, detail):
             return _error(404, "no open exception with this id")
         return JSONResponse({"id": exception_id, "status": "discarded"})
 

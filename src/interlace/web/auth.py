@@ -77,7 +77,9 @@ def requires(role: Role, endpoint: Endpoint, store: Backend, *, mutates: bool) -
             return _refused(401, "unknown or revoked token")
         if not allows(token.role, role):
             if mutates:
-                await audit(request, store, token, f"{request.method} {request.url.path}", "", "denied")
+                actor, detail = caller(request, token)
+                action = f"{request.method} {request.url.path}"
+                await store.record_audit(AuditEntry(actor, action, "", "denied", detail))
             return _refused(403, f"this route needs the {role} role; token {token.name!r} is {token.role}")
         request.state.token = token
         return await endpoint(request)
@@ -86,15 +88,7 @@ def requires(role: Role, endpoint: Endpoint, store: Backend, *, mutates: bool) -
     return guarded
 
 
-async def audit(
-    request: Request,
-    backend: Backend,
-    token: ApiToken | None,
-    action: str,
-    target: str,
-    outcome: str,
-    detail: dict[str, JSON] | None = None,
-) -> None:
-    actor = token.name if token is not None else request.state.token.name
-    client = request.client.host if request.client is not None else ""
-    await backend.record_audit(AuditEntry(actor, action, target, outcome, {"client": client, **(detail or {})}))
+def caller(request: Request, token: ApiToken | None = None) -> tuple[str, dict[str, JSON]]:
+    """Who makes the request (for the audit log): the token's name, and the client's address."""
+    name = token.name if token is not None else request.state.token.name
+    return name, {"client": request.client.host if request.client is not None else ""}
