@@ -48,21 +48,7 @@ LAYERS: list[set[str]] = [
 KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 # Import circles (sorted module names) still in the code; same rule as KNOWN_UPWARD.
-KNOWN_CIRCLES: set[tuple[str, ...]] = {
-    (
-        "interlace.connectors.files",
-        "interlace.connectors.files.bulk",
-        "interlace.connectors.files.settings",
-        "interlace.connectors.files.sftp",
-        "interlace.connectors.files.sink",
-        "interlace.connectors.files.source",
-    ),
-    (
-        "interlace.connectors.postgres",
-        "interlace.connectors.postgres.bulk",
-        "interlace.connectors.postgres.sink",
-    ),
-}
+KNOWN_CIRCLES: set[tuple[str, ...]] = set()
 
 
 def layer_of(unit: str) -> int:

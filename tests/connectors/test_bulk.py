@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from interlace.config.loader import load_config
+from interlace.connectors import bulk as shared_bulk
 from interlace.connectors.postgres import PostgresConnector, PostgresSettings, PostgresSourceOptions, bulk
 from interlace.connectors.sql.options import SqlSinkOptions
 from interlace.errors import ConfigError, DeliveryError
@@ -71,9 +72,9 @@ async def test_a_bulk_sync_lands_every_row_exactly_once(pg: tuple[asyncpg.Connec
         chunks = await _chunks(origin.source("sync", options), ingress)
         assert len(chunks) == 7  # 6 x 3,000 + 2,000: one message per chunk, not per row
         first = chunks[0][0]
-        assert first.event == "chunk" and bulk.is_chunk(first)
+        assert first.event == "chunk" and shared_bulk.kind_of(first) == "rows"
         assert first.body == {
-            "interlace_chunk": 1, "system": "legacy", "source": bulk.fingerprint(pg_dsn), "table": src,
+            "interlace_chunk": 1, "kind": "rows", "system": "legacy", "source": bulk.fingerprint(pg_dsn), "table": src,
             "cursor": "id", "low": None, "high": 3000, "rows": 3000,
         }  # fmt: skip
         assert ingress.cursors["sql:legacy:sync"] == ROWS  # stored with the last chunk

@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from interlace.config.loader import load_config
+from interlace.connectors import bulk as shared_bulk
 from interlace.connectors.files import FilesConnector, FilesSettings, FilesSourceOptions
 from interlace.connectors.files import bulk as csv_bulk
 from interlace.connectors.postgres import PostgresConnector, PostgresSettings
@@ -96,7 +97,7 @@ async def test_a_csv_file_lands_every_row_exactly_once(
         assert len(chunks) == 7  # 6 x 3,000 + 2,000: one message per chunk, not per row
         assert not (drop / "orders.csv").exists() and (drop / "archive" / "orders.csv").exists()
         first = chunks[0][0]
-        assert first.event == "chunk" and csv_bulk.is_chunk(first)
+        assert first.event == "chunk" and shared_bulk.kind_of(first) == "csv"
         assert first.body["file"] == "archive/orders.csv" and first.body["rows"] == 3000
         assert first.body["columns"] == ["id", "name", "qty", "note"]
         assert first.body["start"] == len(b"id,name,qty,note\r\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+from interlace.connectors import bulk as shared_bulk
 from interlace.connectors.base import Connector, Options, Sink, Source
 from interlace.connectors.files import bulk
 from interlace.connectors.files.folder import Folder, LocalFolder
@@ -35,7 +36,7 @@ class FilesConnector(Connector):
         else:
             assert self.settings.path is not None
             self.folder = LocalFolder(self.settings.path)
-            bulk.register(self)  # the postgres sinks loading this folder's CSV chunks find it by name
+            shared_bulk.register("csv", system, self.folder)  # the postgres sinks loading its CSV chunks find it
         self._sinks: list[FolderSink] = []
 
     def _codec(self, override: FormatConfig | None) -> tuple[Codec, FormatConfig]:

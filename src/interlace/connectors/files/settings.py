@@ -88,8 +88,8 @@ class FilesSourceOptions(Options):
         """The loader's cross-check of a bulk trigger against its flow and its system's settings."""
         if not self.bulk:
             return []
+        from interlace.connectors.bulk import bulk_flow_problems
         from interlace.connectors.files.bulk import dialect_problem
-        from interlace.connectors.postgres.options import bulk_flow_problems
         from interlace.formats.csv import CsvFormat
 
         problems: list[tuple[tuple[str | int, ...], str]] = []

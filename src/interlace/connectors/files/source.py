@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from interlace.connectors.base import Incoming, Ingress, Source
+from interlace.connectors.bulk import EVENT, CsvChunk
 from interlace.connectors.files import bulk
 from interlace.connectors.files.folder import TEMP_PREFIX, Entry, Folder
 from interlace.connectors.files.settings import FilesSourceOptions
@@ -309,10 +310,10 @@ class BulkFolderSource(FolderSource):
             scan = bulk.scan(stream, first if offset is None else max(offset, first), self.options.chunk, quote)
             while (found := await asyncio.to_thread(next, scan, None)) is not None:
                 start, end, count = found
-                chunk = bulk.CsvChunk(self.system, archived, mark, start, end, count, tuple(columns), self.dialect)
+                chunk = CsvChunk(self.system, archived, mark, start, end, count, tuple(columns), self.dialect)
                 item = Incoming(
                     body=chunk.body(),
-                    event=bulk.EVENT,
+                    event=EVENT,
                     key=f"{archived}:{start}",
                     headers={"file": name},
                     idempotency_key=f"{self.system}:{archived}:{mark}:{start}-{end}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from interlace.connectors import bulk as shared_bulk
 from interlace.connectors.postgres import bulk
 from interlace.connectors.postgres.database import PostgresDatabase
 from interlace.connectors.postgres.options import PostgresSourceOptions
@@ -27,7 +28,8 @@ class PostgresConnector(SqlConnector):
 
     def __init__(self, system: str, settings: Any) -> None:
         super().__init__(system, settings)
-        bulk.register(self)  # the sinks copying this system's chunks find it by name
+        # the sinks copying this system's chunks find it by name and database
+        shared_bulk.register("rows", system, self, bulk.fingerprint(self.settings.dsn))
 
     def make_database(self) -> PostgresDatabase:
         s = self.settings

@@ -5,10 +5,12 @@ finds the next range of the cursor column, `(low, high]`, holding about `chunk` 
 `high` all go in the same chunk), and submits ONE message describing it, stored durably with
 the new cursor in the same hub transaction, as the polling source does for rows. Its body:
 
-    {"interlace_chunk": 1, "system": "legacy", "table": "orders", "cursor": "id",
-     "low": 0, "high": 50000, "rows": 50000}
+    {"interlace_chunk": 1, "kind": "rows", "system": "legacy", "source": "<dsn, no password>",
+     "table": "orders", "cursor": "id", "low": 0, "high": 50000, "rows": 50000}
 
-(event `chunk`; `low` is null for the first chunk; cursor values as the hub stores cursors).
+(event `chunk`; `low` is null for the first chunk; cursor values as the hub stores cursors). The
+chunk format and the registry of the systems chunks come from are connectors/bulk.py's, shared
+with the CSV bulk load of the `files` connector.
 
 The `postgres` sink recognises such a message by its event `chunk` AND the marker key
 `interlace_chunk` AND its `source` being the system the body names, a `postgres` system of the
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from interlace.connectors import bulk as shared_bulk
 from interlace.connectors.base import Incoming
 from interlace.connectors.postgres.database import PostgresDatabase
 from interlace.connectors.sql.database import Database
@@ -42,17 +45,7 @@ from interlace.message import Message
 from interlace.types import JSON, JSONObject
 
 if TYPE_CHECKING:
-    from interlace.connectors.postgres import PostgresConnector
     from interlace.connectors.postgres.options import PostgresSourceOptions
-
-MARKER = "interlace_chunk"
-"""The body key (value: the chunk format version, 1) that marks a chunk message."""
-EVENT = "chunk"
-"""The event of a chunk message."""
-VERSION = 1
-
-_systems: weakref.WeakValueDictionary[tuple[str, str], PostgresConnector] = weakref.WeakValueDictionary()
-
 
 def fingerprint(dsn: str) -> str:
     """The DSN without its password: tells two systems of the same name apart (other tests, a
@@ -65,15 +58,6 @@ def fingerprint(dsn: str) -> str:
     user = host[0].partition(":")[0]
     netloc = f"{user}@{host[2]}" if host[1] else host[2]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-
-
-def register(connector: PostgresConnector) -> None:
-    """Make a postgres system of this process reachable by the sinks that copy chunks from it."""
-    _systems[(connector.system, fingerprint(connector.settings.dsn))] = connector
-
-
-def find(system: str, fingerprint: str) -> PostgresConnector | None:
-    return _systems.get((system, fingerprint))
 
 
 @dataclass(frozen=True)
@@ -91,15 +75,10 @@ class Chunk:
 
     def body(self) -> JSONObject:
         return {
-            MARKER: VERSION, "system": self.system, "source": self.source, "table": self.table,
+            **shared_bulk.envelope("rows", self.system), "source": self.source, "table": self.table,
             "cursor": self.cursor, "low": encode_cursor(self.low), "high": encode_cursor(self.high),
             "rows": self.rows,
         }  # fmt: skip
-
-
-def is_chunk(message: Message) -> bool:
-    """Whether `message` describes a chunk of rows rather than being a row."""
-    return message.event == EVENT and isinstance(message.body, dict) and MARKER in message.body
 
 
 def parse_chunk(message: Message) -> Chunk:
@@ -107,13 +86,9 @@ def parse_chunk(message: Message) -> Chunk:
     body = message.body
     assert isinstance(body, dict)
     try:
-        if body[MARKER] != VERSION:
-            raise ValueError(f"chunk format {body[MARKER]!r} is not {VERSION}")
-        system, source = body["system"], body["source"]
-        if not isinstance(system, str) or not isinstance(source, str):
-            raise ValueError("`system` and `source` must be text")
-        if message.source != system:
-            raise ValueError(f"it names system {system!r} but came from {message.source!r}")
+        system, source = shared_bulk.chunk_system(message, "rows"), body["source"]
+        if not isinstance(source, str):
+            raise ValueError("`source` must be text")
         table, cursor = check_table(str(body["table"])), check_name(str(body["cursor"]))
         rows = body["rows"]
         return Chunk(system, source, table, cursor, decode_cursor(body["low"]), decode_cursor(body["high"]),
@@ -162,7 +137,7 @@ class BulkSource(PollingSource):
         span = f"{json.dumps(encode_cursor(position))}..{json.dumps(encode_cursor(row['high']))}"
         item = Incoming(
             body=chunk.body(),
-            event=EVENT,
+            event=shared_bulk.EVENT,
             key=span,
             idempotency_key=f"{self.system}:{opts.table}:chunk:{span}",
         )

@@ -8,30 +8,8 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
+from interlace.connectors.bulk import Problem, bulk_flow_problems
 from interlace.connectors.sql.options import SqlSourceOptions
-
-Problem = tuple[tuple[str | int, ...], str]
-"""A config problem: its YAML path (below the flow) and what is wrong."""
-
-
-def bulk_flow_problems(flow: Any, deliveries: Sequence[tuple[str | None, Any]]) -> list[Problem]:
-    """What every bulk trigger (a PostgreSQL table or a CSV file) needs of its flow: no steps, and
-    deliveries only into PostgreSQL, in a mode other than delete."""
-    problems: list[Problem] = []
-    if flow.steps:
-        problems.append(
-            (("steps",), "a `bulk: true` trigger moves chunks of rows, not messages: the flow can have no steps")
-        )
-    if not deliveries:
-        problems.append((("trigger", "bulk"), "a `bulk: true` trigger needs a `postgres` delivery"))
-    for i, (connector, options) in enumerate(deliveries):
-        if connector is not None and connector != "postgres":
-            problems.append(
-                (("deliver", i, "system"), f"a `bulk: true` trigger can only deliver to postgres, not {connector}")
-            )
-        elif getattr(options, "mode", None) == "delete":
-            problems.append((("deliver", i, "mode"), "a `bulk: true` trigger cannot deliver in mode delete"))
-    return problems
 
 
 class PostgresSourceOptions(SqlSourceOptions):

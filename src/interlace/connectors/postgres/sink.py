@@ -3,7 +3,7 @@ COPY into a staging table and one `INSERT ... SELECT ... ON CONFLICT`.
 
 A chunk message of a bulk sync (see `bulk.py`) is not a row: its rows are streamed from the
 source table with binary COPY, in the transaction that records its delivery id. A CSV chunk
-message of a bulk `files` trigger (see `connectors/files/bulk.py`) likewise: its byte range of
+message of a bulk `files` trigger (see `connectors/bulk.py`) likewise: its byte range of
 the archived file is streamed with `COPY ... FROM STDIN (FORMAT csv)`."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from interlace.connectors.files import bulk as csv_bulk
+from interlace.connectors import bulk as shared_bulk
 from interlace.connectors.postgres import bulk
 from interlace.connectors.postgres.database import PgTx, PostgresDatabase
 from interlace.connectors.sql.database import DELIVERED, Database, Tx
@@ -41,7 +41,7 @@ class PostgresSink(SqlSink):
     copy_threshold = 100
 
     async def deliver_many(self, batch: Sequence[tuple[Message, str]]) -> list[JSON | Exception]:
-        chunks = [i for i, (message, _) in enumerate(batch) if bulk.is_chunk(message) or csv_bulk.is_chunk(message)]
+        chunks = [i for i, (message, _) in enumerate(batch) if shared_bulk.is_chunk(message)]
         if not chunks:
             return await super().deliver_many(batch)
         results: list[JSON | Exception] = [None] * len(batch)
@@ -54,7 +54,7 @@ class PostgresSink(SqlSink):
         async def one(i: int) -> None:
             try:
                 message, delivery_id = batch[i]
-                if csv_bulk.is_chunk(message):
+                if shared_bulk.kind_of(message) == "csv":
                     results[i] = await self.deliver_csv_chunk(message, delivery_id)
                 else:
                     results[i] = await self.deliver_chunk(message, delivery_id)
@@ -96,7 +96,7 @@ class PostgresSink(SqlSink):
     async def deliver_chunk(self, message: Message, delivery_id: str) -> JSON:
         """Copy the rows a chunk message describes from its source table, effectively once."""
         chunk = bulk.parse_chunk(message)
-        origin = bulk.find(chunk.system, chunk.source)
+        origin = shared_bulk.find("rows", chunk.system, chunk.source)
         if origin is None:
             raise DeliveryError(
                 f"chunk of {chunk.system!r}: no postgres system of that name (and database) in the running config",
@@ -126,8 +126,8 @@ class PostgresSink(SqlSink):
 
     async def deliver_csv_chunk(self, message: Message, delivery_id: str) -> JSON:
         """Load the rows of a CSV file's byte range (a bulk `files` trigger), effectively once."""
-        chunk = csv_bulk.parse_chunk(message)
-        path = csv_bulk.local_path(chunk.system, chunk.file)  # confined to the system's folder
+        chunk = shared_bulk.parse_csv_chunk(message)
+        path = shared_bulk.local_path(chunk.system, chunk.file)  # confined to the system's folder
         try:
             st = await asyncio.to_thread(path.stat)
         except FileNotFoundError:
@@ -146,7 +146,7 @@ class PostgresSink(SqlSink):
 
         async def copy(tx: PgTx, table: str, schema: str | None) -> str:
             status: str = await tx.conn.copy_to_table(
-                table, source=csv_bulk.read_range(path, chunk.start, chunk.end), columns=chunk.columns,
+                table, source=shared_bulk.read_range(path, chunk.start, chunk.end), columns=chunk.columns,
                 schema_name=schema, format="csv", delimiter=d.delimiter, quote=d.quote, escape=d.quote,
                 encoding=d.encoding,
             )  # fmt: skip
