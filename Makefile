@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-long lint typecheck bench conformance clean
+.PHONY: setup run test test-long lint typecheck audit bench conformance clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -23,6 +23,12 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Known vulnerabilities in the installed dependencies. Needs the vulnerability database (the PyPI
+# JSON API, or OSV with `-s osv`): not part of `make test`, which must pass offline. --strict fails
+# when a dependency could not be looked up, so a green audit means every package was checked.
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable --strict --progress-spinner off
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q

@@ -16,7 +16,6 @@ from typing import BinaryIO
 
 import pytest
 
-from interlace.backends.sqlite import SqliteBackend
 from interlace.config.loader import load_config
 from interlace.connectors.files import FilesConnector, FilesSettings, FilesSourceOptions
 from interlace.connectors.files.source import FolderSource
@@ -24,7 +23,7 @@ from interlace.errors import ParseError
 from interlace.formats import Record, codec_for, parse_format
 from interlace.formats.jsonl import JsonLinesCodec
 from interlace.hub import Hub
-from security.inputs_support import StoreIngress, stored
+from security.inputs_support import poll_twice, stored
 
 CONFIG = """
 hub: {name: deep}
@@ -100,16 +99,7 @@ async def test_a_codec_that_fails_does_not_stop_the_folder(tmp_path: Path) -> No
     source = connector.source("f", FilesSourceOptions(poll_interval=0.01))
     assert isinstance(source, FolderSource)
     source.codec = _PluginCodec()
-    backend = SqliteBackend(tmp_path / "hub.db")
-    await backend.open()
-    try:
-        await asyncio.to_thread(source._prepare)
-        ingress = StoreIngress(backend)
-        await source.poll(ingress)
-        assert await source.poll(ingress) == 2
-        assert [m["body"] for m in stored(backend)] == [{"n": 1}, {"n": 4}]
-    finally:
-        await backend.close()
+    assert await poll_twice(source, tmp_path / "hub.db") == (2, [{"n": 1}, {"n": 4}])
     assert (drop / "error" / "a.jsonl").read_bytes() == b'{"n": 1}\n{"n": 2}\n{"n": 3}\n'
     report = json.loads((drop / "error" / "a.jsonl.report.json").read_text())
     assert report["records"][0]["record"] == 2 and "KeyError" in report["records"][0]["message"]

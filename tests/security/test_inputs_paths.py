@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from interlace.backends.sqlite import SqliteBackend
 from interlace.connectors.files import FilesConnector, FilesSettings, FilesSinkOptions, FilesSourceOptions
 from interlace.connectors.files.folder import LocalFolder, PathRefused
 from interlace.connectors.files.sink import FolderSink
 from interlace.connectors.files.source import FolderSource
 from interlace.errors import DeliveryError
 from interlace.message import Message
-from security.inputs_support import StoreIngress, stored
+from security.inputs_support import poll_twice
 
 
 def connector(folder: Path) -> FilesConnector:
@@ -69,16 +68,7 @@ async def test_the_source_never_reads_through_a_link(tmp_path: Path) -> None:
     (drop / "inner.jsonl").symlink_to(drop / "real.jsonl")
     source = connector(drop).source("f", FilesSourceOptions())
     assert isinstance(source, FolderSource)
-    backend = SqliteBackend(tmp_path / "hub.db")
-    await backend.open()
-    try:
-        await asyncio.to_thread(source._prepare)
-        ingress = StoreIngress(backend)
-        await source.poll(ingress)
-        assert await source.poll(ingress) == 1
-        assert [m["body"] for m in stored(backend)] == [{"n": 1}]
-    finally:
-        await backend.close()
+    assert await poll_twice(source, tmp_path / "hub.db") == (1, [{"n": 1}])
     assert (outside / "secret.jsonl").read_text() == '{"secret": 1}\n'
     assert (drop / "evil.jsonl").is_symlink() and not (drop / "archive" / "evil.jsonl").exists()
 

@@ -9,12 +9,51 @@ import yaml
 Path_ = tuple[str | int, ...]
 
 
+MAX_DEPTH = 100
+"""Deeper YAML is refused: PyYAML builds it recursively and would overflow the stack."""
+MAX_NODES = 200_000
+"""A document that holds more values than this once its aliases are expanded is refused (YAML's
+billion laughs: nine aliases of nine aliases of ... take minutes and gigabytes to walk)."""
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Raise a YAMLError if the node graph is too deep or expands (through aliases) too far."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise yaml.YAMLError(f"line {node.start_mark.line + 1}: nested deeper than {MAX_DEPTH} levels")
+        children = _children(node)
+        if done:
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_NODES:
+                raise yaml.YAMLError(f"the document expands to more than {MAX_NODES} values (through its aliases)")
+            sizes[id(node)] = total
+        elif id(node) not in sizes:
+            stack.append((node, depth, True))
+            stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def load_with_lines(text: str) -> tuple[Any, dict[Path_, int]]:
-    """Parse YAML; return the data and a map from each path (keys and list indexes) to its line (1-based)."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    """Parse YAML; return the data and a map from each path (keys and list indexes) to its line (1-based).
+    Refuses (yaml.YAMLError) a document nested deeper than MAX_DEPTH or expanding past MAX_NODES."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:  # the composer recurses once per level
+        raise yaml.YAMLError(f"nested deeper than {MAX_DEPTH} levels") from None
     lines: dict[Path_, int] = {}
     if node is None:
         return None, lines
+    _check_size(node)
 
     def walk(n: yaml.Node, path: Path_) -> None:
         lines[path] = n.start_mark.line + 1

@@ -101,11 +101,14 @@ def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None
     (it gets the reference text and returns a placeholder) instead of that being a problem."""
     file = Path(path)
     try:
-        text = file.read_text()
+        text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             [ConfigProblem("", f"cannot read config: {exc.strerror}", None, str(file))]
         ) from None
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text: byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}"
+        raise ConfigError([ConfigProblem("", problem, None, str(file))]) from None
     try:
         raw, lines = load_with_lines(text)
     except yaml.YAMLError as exc:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from interlace.connectors.sql.identifiers import Name, TableName
 from interlace.options import parse_duration
 from interlace.types import JSON, JSONObject
 
@@ -193,8 +194,8 @@ class PythonStep(Strict):
 
 class Enrich(Strict):
     system: str = Field(description="A database system (sqlite, postgres, mysql).")
-    table: str
-    where: dict[str, str] = Field(description="Column -> JSONata expression over the body giving its value.")
+    table: TableName
+    where: dict[Name, str] = Field(description="Column -> JSONata expression over the body giving its value.")
     into: str = Field(description="The body field that receives the row (null when none matches).")
     required: bool = Field(False, description="No matching row parks the message for its owner.")
 

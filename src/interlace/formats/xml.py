@@ -142,7 +142,8 @@ class XmlCodec(Codec):
                     pull.feed(data)
                 else:
                     pull.close()
-            except (_TooDeep, XmlSyntaxError, ValueError) as exc:  # DefusedXmlException is a ValueError
+            except (_TooDeep, XmlSyntaxError, ValueError, LookupError) as exc:  # DefusedXmlException is a ValueError;
+                # LookupError: the document declares an encoding Python does not know
                 failure = exc
             try:  # the records completed before a failure in the same chunk are still handed out
                 for pair in pull.read_events():
