@@ -102,6 +102,9 @@ def everything(folder: Path, config: Path, url: str | None, token: str, env: dic
             seen[f"GET exception {e['id']}"] = httpx.get(f"{url}/api/exceptions/{e['id']}", headers=auth).text
             seen[f"GET trace {e['id']}"] = httpx.get(f"{url}/api/messages/{e['message_id']}/trace", headers=auth).text
     seen["dlq list"] = json.dumps(listed)
+    if url is not None:
+        auth = {"Authorization": f"Bearer {token}"}
+        seen["GET exceptions"] = httpx.get(f"{url}/api/exceptions?status=all", headers=auth).text
     return seen
 
 
