@@ -56,8 +56,12 @@ def codec(name: str) -> Codec:
 
 
 def decode(name: str, data: bytes) -> None:
-    """Read every record of `data`; each is a value within the limits or a ParseError in place."""
+    """Read every record of `data`; each is a value within the limits or a ParseError in place,
+    and a fatal error (the framing broke) is the last record."""
+    fatal = False
     for record in codec(name).read(io.BytesIO(data), name="fuzz"):
+        assert not fatal, "a record after a fatal error"
+        fatal = record.fatal
         if record.error is not None:
             assert isinstance(record.error, ParseError)
             assert record.value is None

@@ -17,7 +17,7 @@ from fuzz import strategies as s
 from fuzz.targets import FORMATS, body, config, decode, streamed
 
 QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-LONG = settings(max_examples=20_000, deadline=None, suppress_health_check=list(HealthCheck))
+LONG = settings(max_examples=4_000, deadline=None, suppress_health_check=list(HealthCheck))
 
 NEAR = {
     "csv": s.csv_documents(),

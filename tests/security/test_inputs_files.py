@@ -104,3 +104,37 @@ async def test_a_codec_that_fails_does_not_stop_the_folder(tmp_path: Path) -> No
     report = json.loads((drop / "error" / "a.jsonl.report.json").read_text())
     assert report["records"][0]["record"] == 2 and "KeyError" in report["records"][0]["message"]
     assert (drop / "archive" / "b.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "data", "bad"),
+    [
+        ("csv", "big-field.csv", b"id,note\n1,a\n2," + b"x" * 140_000 + b"\n3,c\n", 2),
+        ({"type": "json"}, "cut.json", b'[{"id": 1}, {"id": 2}, {"id": ', 3),
+        (
+            {
+                "copybook_text": "       01  R.\n           05  ID PIC 9(4).\n",
+                "encoding": "ascii",
+                "record_format": "rdw",
+            },
+            "bad-rdw.dat",
+            b"\x00\x08\x00\x000001" + b"\x00\x02\x00\x00" + b"\x00\x08\x00\x000003",
+            2,
+        ),
+    ],
+)
+async def test_a_file_whose_reader_cannot_go_on_is_kept_whole(
+    tmp_path: Path, fmt: object, name: str, data: bytes, bad: int
+) -> None:
+    """Before, the records after such an error were dropped without a word and the file archived."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / name).write_bytes(data)
+    connector = FilesConnector("drop", FilesSettings.model_validate({"path": drop, "format": fmt}))
+    source = connector.source("f", FilesSourceOptions())
+    assert isinstance(source, FolderSource)
+    taken, bodies = await poll_twice(source, tmp_path / "hub.db")
+    assert taken == 1 and len(bodies) == bad - 1
+    assert (drop / "error" / name).read_bytes() == data and not (drop / "archive" / name).exists()
+    report = json.loads((drop / "error" / f"{name}.report.json").read_text())
+    assert report["records"][-1]["record"] == bad and "broken" in report

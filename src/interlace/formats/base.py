@@ -5,7 +5,7 @@ records to a binary stream. Reading is tolerant: a bad record comes back as a `R
 `error` is a `ParseError` naming the file, record number, byte offset and field, and reading
 goes on with the next record whenever the format's framing allows it (lines, fixed lengths,
 RDW). When the framing itself is broken (malformed XML, a JSON array cut short) the error
-record is the last one. Callers that want the first error raised use `Codec.values`.
+record is the last one, marked `fatal`. Callers that want the first error raised use `Codec.values`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Record:
     error: ParseError | None = None
     raw: bytes | None = None
     """The record's bytes as read, framing included (kept for error files); None if unknown."""
+    fatal: bool = False
+    """The stream cannot be read past this error (its framing is broken): it is the last record."""
 
 
 class RecordWriter(ABC):

@@ -87,8 +87,9 @@ class CsvCodec(Codec):
             except (csv.Error, UnicodeDecodeError) as exc:
                 number += 1
                 error = ParseError(str(exc), file=name, record=number, offset=start)
-                yield Record(number, start, error=error, raw=b"".join(lines.taken))
-                if isinstance(exc, csv.Error):
+                fatal = isinstance(exc, csv.Error)  # the reader cannot go on after one
+                yield Record(number, start, error=error, raw=b"".join(lines.taken), fatal=fatal)
+                if fatal:
                     return
                 continue
             if names is None and self.config.header:

@@ -149,7 +149,7 @@ class _ArrayReader:
 
     def _error(self, number: int, reason: str) -> Record:
         error = ParseError(reason, file=self.name, record=number, offset=self.offset)
-        return Record(number, self.offset, error=error)
+        return Record(number, self.offset, error=error, fatal=True)
 
     def records(self) -> Iterator[Record]:
         if self._next_char() != "[":
@@ -177,7 +177,7 @@ class _ArrayReader:
             number += 1
             record = self._element(number)
             yield record
-            if record.error is not None and record.raw is None:
+            if record.fatal:
                 return  # the array's syntax is broken: nothing after this can be trusted
             expect_comma = True
 
@@ -189,7 +189,7 @@ class _ArrayReader:
                 head = self.text[self.pos : self.pos + (1 << 20)].encode("utf-8", "surrogatepass")
                 at = self.offset + (depth_offset(head, MAX_DEPTH) or 0)
                 error = ParseError(f"nested deeper than {MAX_DEPTH} levels", file=self.name, record=number, offset=at)
-                return Record(number, self.offset, error=error)
+                return Record(number, self.offset, error=error, fatal=True)
             except ValueError as exc:
                 if len(self.text) - self.pos < _MAX_RECORD and self._fill():
                     continue

@@ -167,7 +167,7 @@ class XmlCodec(Codec):
             if not data:
                 break
         if failure is not None:
-            yield Record(number + 1, None, error=_parse_error(failure, builder.limit, name, number + 1))
+            yield Record(number + 1, None, error=_parse_error(failure, builder.limit, name, number + 1), fatal=True)
 
     def writer(self, stream: BinaryIO) -> RecordWriter:
         return _XmlWriter(self, stream)

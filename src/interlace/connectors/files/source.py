@@ -56,7 +56,7 @@ def _guarded(records: Iterator[Record], name: str) -> Iterator[Record]:
     except Exception as exc:
         log.exception("%s: the decoder failed after record %d", name, number)
         reason = f"cannot be read past here: {type(exc).__name__}: {exc}"
-        yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1))
+        yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1), fatal=True)
 
 
 def _take(records: Iterator[Record], count: int) -> list[Record]:
@@ -145,7 +145,7 @@ class FolderSource(Source):
                         continue
                     if record.error is not None:
                         bad.append(record)
-                        broken = broken or record.raw is None  # nothing after it can be trusted
+                        broken = broken or record.fatal  # nothing after it can be read
                     else:
                         items.append(self._incoming(name, mark, record))
                 if not items and not bad:

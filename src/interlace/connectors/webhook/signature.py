@@ -8,7 +8,7 @@ time, each accepted signature remembered so that the same request is not taken t
   anyway: a replay is refused forever.
 - Without it, the signature is remembered for `tolerance` seconds after it was first seen: the
   same body and signature sent again within that time is refused; after it, nothing tells a
-  replay from a new event. `interlace check` says so.
+  replay from a new event (docs/security.md says so; `interlace check` does not warn yet).
 
 Only signatures that verify are remembered (garbage cannot fill the memory), at most
 `replay_cache` of them: when more arrive within the window the oldest is forgotten first. A

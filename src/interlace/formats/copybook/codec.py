@@ -105,7 +105,7 @@ class CopybookCodec(Codec):
             number += 1
             if framing_error is not None:
                 error = ParseError(framing_error, file=name, record=number, offset=offset)
-                yield Record(number, offset, error=error, raw=raw)
+                yield Record(number, offset, error=error, raw=raw, fatal=True)
                 return
             try:
                 value = self.decoder(data)
