@@ -239,7 +239,7 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                 looked_up = step.enrich.system
                 if looked_up not in cfg.systems:
                     check.add((*eloc, "system"), f"no system named {looked_up!r}")
-                elif looked_up in connector_of and not hasattr(connector_of[looked_up], "lookup"):
+                elif looked_up in connector_of and not connector_of[looked_up].can_look_up:
                     kind = connector_of[looked_up].name
                     check.add((*eloc, "system"), f"system {looked_up!r} ({kind}) cannot be looked up")
                 for column, expression in step.enrich.where.items():
@@ -268,14 +268,14 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
             opts = check.model(dloc, cls.sink_options, delivery.extras)
             if opts is not None:
                 loaded.delivery_options[(name, i)] = opts
-        flow_check = getattr(loaded.trigger_options.get(name), "check_flow", None)
-        if flow_check is not None:  # a trigger that only some flows can have (postgres `bulk: true`)
+        trigger_cls, trigger_options = connector_of.get(trig.system or ""), loaded.trigger_options.get(name)
+        if trigger_cls is not None and trigger_options is not None:  # e.g. `bulk: true`: only some flows
             targets = [
                 (connector_of[d.system].name if d.system in connector_of else None, loaded.delivery_options.get(at))
                 for at, d in (((name, i), d) for i, d in enumerate(flow.deliver))
             ]
             settings = loaded.system_settings.get(flow.trigger.system or "")
-            for where, problem in flow_check(flow, targets, settings):
+            for where, problem in trigger_cls.check_flow(trigger_options, flow, targets, settings):
                 check.add((*floc, *where), problem)
         owner = flow.on_error.owner
         if owner is not None and owner not in cfg.owners:

@@ -8,6 +8,11 @@ One connector instance exists per configured system. It declares three pydantic 
 - `source_options`: what a flow `trigger:` naming this system may say (None: not a source);
 - `sink_options`: what a flow `deliver:` naming this system may say (None: not a sink).
 
+What else it can do it declares too, never left to be probed with `hasattr`: `can_look_up`
+(`lookup` answers, so an `enrich` step may name the system), `can_list_records` (`list_records`
+answers, so `entity diff` and `backfill` may read it from a path), and `check_flow` (what a
+trigger's options need of the rest of its flow).
+
 `Options` and `ConfigPath` live in `interlace/options.py` (formats use them too) and are
 re-exported here for connector packages.
 """
@@ -21,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from interlace.options import ConfigPath as ConfigPath
 from interlace.options import Options as Options
-from interlace.types import JSON
+from interlace.types import JSON, JSONObject
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -112,6 +117,10 @@ class Connector(ABC):
     settings_model: ClassVar[type[Options]]
     source_options: ClassVar[type[Options] | None] = None
     sink_options: ClassVar[type[Options] | None] = None
+    can_look_up: ClassVar[bool] = False
+    """`lookup` answers: an `enrich` step may name this system."""
+    can_list_records: ClassVar[bool] = False
+    """`list_records` answers: `entity diff` and `backfill` may read the system from a path."""
 
     def __init__(self, system: str, settings: Any) -> None:
         self.system = system
@@ -124,6 +133,23 @@ class Connector(ABC):
     def sink(self, options: Any) -> Sink:
         """A sink for one flow's `deliver:` entry."""
         raise NotImplementedError(f"connector {self.name!r} cannot be a sink")
+
+    @classmethod
+    def check_flow(
+        cls, options: Any, flow: Any, deliveries: Sequence[tuple[str | None, Any]], settings: Any
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        """The loader's cross-check of a trigger's `options` (built from `source_options`) against
+        its flow: problems, each with its path below the flow. `deliveries`: per `deliver:` entry,
+        its connector's name (None: unknown) and options; `settings`: the trigger system's."""
+        return []
+
+    async def lookup(self, table: str, where: dict[str, JSON]) -> JSONObject | None:
+        """The first record of `table` whose fields equal `where`, or None (when `can_look_up`)."""
+        raise NotImplementedError(f"connector {self.name!r} cannot be looked up")
+
+    async def list_records(self, path: str) -> JSON:
+        """The records at `path`, as the system answers them (when `can_list_records`)."""
+        raise NotImplementedError(f"connector {self.name!r} cannot list records")
 
     def routes(self, ingress: Ingress) -> list[BaseRoute]:
         """HTTP routes this system serves on the hub's web server (webhooks)."""

@@ -225,8 +225,7 @@ def build_step(config: Any, schemas: dict[str, JSONObject], connectors: Mapping[
         return PythonCall(config.python)
     if isinstance(config, EnrichStep):
         connector = (connectors or {}).get(config.enrich.system)
-        lookup = getattr(connector, "lookup", None)
-        if lookup is None:
+        if connector is None or not connector.can_look_up:
             raise TypeError(f"system {config.enrich.system!r} cannot be looked up")
-        return EnrichFrom(config.enrich, lookup)
+        return EnrichFrom(config.enrich, connector.lookup)
     raise TypeError(f"unknown step {config!r}")

@@ -75,7 +75,7 @@ class SqlReader(Reader):
 class HttpListReader(Reader):
     """GET `path` answering a JSON list of records (read once, then handed out in pages)."""
 
-    def __init__(self, system: str, inbound: str | None, connector: Any, path: str) -> None:
+    def __init__(self, system: str, inbound: str | None, connector: Connector, path: str) -> None:
         super().__init__(system, inbound)
         self.connector = connector
         self.path = path
@@ -83,10 +83,7 @@ class HttpListReader(Reader):
 
     async def _all(self) -> list[JSONObject]:
         if self._records is None:
-            response = await self.connector.client().get(self.path)
-            if not response.is_success:
-                raise ConnectorError(f"{self.system}: GET {self.path} answered {response.status_code}")
-            data = response.json()
+            data = await self.connector.list_records(self.path)
             if not isinstance(data, list):
                 raise ConnectorError(f"{self.system}: GET {self.path} must answer a JSON list")
             self._records = [r for r in data if isinstance(r, dict)]
@@ -118,6 +115,6 @@ def reader_for(system: str, sub: Subscriber, connector: Connector) -> Reader | N
         if table is None or not keys:
             return None
         return SqlReader(system, sub.inbound, connector, table, keys)
-    if read is not None and read.path is not None and hasattr(connector, "client"):
+    if read is not None and read.path is not None and connector.can_list_records:
         return HttpListReader(system, sub.inbound, connector, read.path)
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from interlace.connectors.base import Sink
 from interlace.message import Message
@@ -29,6 +30,8 @@ class MemoryTables:
     rows), answered by equality on the looked-up columns."""
 
     tables: dict[str, list[dict[str, JSON]]] = field(default_factory=dict)
+    can_look_up: ClassVar[bool] = True
+    """Declared like a connector's (connectors/base.py): every system can be looked up in a test."""
 
     async def lookup(self, table: str, where: dict[str, JSON]) -> dict[str, JSON] | None:
         for row in self.tables.get(table, []):

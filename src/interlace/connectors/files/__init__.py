@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from interlace.connectors import bulk as shared_bulk
@@ -38,6 +39,14 @@ class FilesConnector(Connector):
             self.folder = LocalFolder(self.settings.path)
             shared_bulk.register("csv", system, self.folder)  # the postgres sinks loading its CSV chunks find it
         self._sinks: list[FolderSink] = []
+
+    @classmethod
+    def check_flow(
+        cls, options: Any, flow: Any, deliveries: Sequence[tuple[str | None, Any]], settings: Any
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        if not isinstance(options, FilesSourceOptions):
+            return []
+        return options.check_flow(flow, deliveries, settings)
 
     def _codec(self, override: FormatConfig | None) -> tuple[Codec, FormatConfig]:
         config = override or self.settings.format

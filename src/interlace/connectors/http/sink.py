@@ -113,6 +113,7 @@ class HttpConnector(Connector):
     name: ClassVar[str] = "http"
     settings_model: ClassVar[type[Options]] = HttpSettings
     sink_options: ClassVar[type[Options] | None] = HttpDelivery
+    can_list_records: ClassVar[bool] = True
     settings: HttpSettings
 
     def __init__(self, system: str, settings: Any) -> None:
@@ -148,6 +149,16 @@ class HttpConnector(Connector):
 
     def sink(self, options: Any) -> Sink:
         return HttpSink(self, options)
+
+    async def list_records(self, path: str) -> JSON:
+        """GET `path` (below `base_url`): its JSON answer."""
+        response = await self.client().get(path)
+        if not response.is_success:
+            from interlace.errors import ConnectorError
+
+            raise ConnectorError(f"{self.system}: GET {path} answered {response.status_code}")
+        data: JSON = response.json()
+        return data
 
     async def probe(self) -> None:
         try:

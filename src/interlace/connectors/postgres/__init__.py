@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from interlace.connectors import bulk as shared_bulk
@@ -30,6 +31,14 @@ class PostgresConnector(SqlConnector):
         super().__init__(system, settings)
         # the sinks copying this system's chunks find it by name and database
         shared_bulk.register("rows", system, self, bulk.fingerprint(self.settings.dsn))
+
+    @classmethod
+    def check_flow(
+        cls, options: Any, flow: Any, deliveries: Sequence[tuple[str | None, Any]], settings: Any
+    ) -> list[tuple[tuple[str | int, ...], str]]:
+        if not isinstance(options, PostgresSourceOptions):
+            return []
+        return options.check_flow(flow, deliveries, settings)
 
     def make_database(self) -> PostgresDatabase:
         s = self.settings

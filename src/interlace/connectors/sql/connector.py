@@ -76,6 +76,8 @@ class SqlConnector(Connector):
     async def table(self, name: str) -> Table:
         return await (await self.database()).table(name)
 
+    can_look_up = True
+
     async def lookup(self, table: str, where: dict[str, JSON]) -> JSONObject | None:
         """The enrich step's lookup: first row of `table` matching `where`, cached for 60 s."""
         if self._lookup is None:
