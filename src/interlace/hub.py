@@ -4,8 +4,8 @@ them (with the web server) in one process."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from interlace.connectors import registry
 from interlace.connectors.base import Connector
 from interlace.engine.flows import CompiledFlow, Delivery
 from interlace.engine.ingress import HubIngress
+from interlace.engine.retry import backoff
 from interlace.engine.schedule import run_schedule
 from interlace.engine.steps import build_step
 from interlace.engine.worker import Worker
@@ -24,6 +25,12 @@ from interlace.options import parse_duration
 from interlace.web.app import build_webhook_app
 
 log = logging.getLogger("interlace.hub")
+
+SOURCE_RESTART = (1.0, 30.0)
+"""A failed source is restarted after the first wait, doubled each failure in a row up to the
+longest, with jitter (engine/retry.py), so a source whose system is down does not spin and many
+restart apart. A source that ran at least the longest wait before failing starts again from the
+first."""
 
 
 class Hub:
@@ -60,6 +67,8 @@ class Hub:
             trace=cfg.hub.trace,
         )
         self._tasks: list[asyncio.Task[Any]] = []
+        self._sleep = asyncio.sleep
+        self._clock = time.monotonic
 
     async def start(self, *, workers: bool = True, sources: bool = True, open_backend: bool = True) -> None:
         """Open the store and start the worker, the sources and the schedules in the background."""
@@ -85,15 +94,21 @@ class Hub:
                         )
 
     async def _run_source(self, flow: str, source: Any) -> None:
+        failures = 0
         while True:
+            started = self._clock()
             try:
                 await source.run(self.ingress)
                 return
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("source of flow %s failed; restarting in 5s", flow)
-                await asyncio.sleep(5)
+                if self._clock() - started >= SOURCE_RESTART[1]:
+                    failures = 0  # it ran well for a while: a new outage
+                wait = backoff(failures, *SOURCE_RESTART)
+                failures += 1
+                log.exception("source of flow %s failed (%d in a row); restarting in %.1fs", flow, failures, wait)
+                await self._sleep(wait)
 
     async def stop(self, *, close_backend: bool = True) -> None:
         """Stop taking work, let running items settle, stop sources; the store stays open for a
@@ -102,12 +117,18 @@ class Hub:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("%s failed while the hub stopped", task.get_name())
         self._tasks.clear()
         for connector in self.connectors.values():
-            with contextlib.suppress(Exception):
+            try:
                 await connector.close()
+            except Exception:
+                log.exception("closing system %s failed", connector.system)
         if close_backend:
             await self.backend.close()
 
