@@ -21,6 +21,7 @@ from interlace.connectors.files import FilesConnector, FilesSettings, FilesSourc
 from interlace.connectors.files.source import FolderSource
 from interlace.errors import ParseError
 from interlace.formats import Record, codec_for, parse_format
+from interlace.formats.base import lines
 from interlace.formats.jsonl import JsonLinesCodec
 from interlace.hub import Hub
 from security.inputs_support import poll_twice, stored
@@ -138,3 +139,29 @@ async def test_a_file_whose_reader_cannot_go_on_is_kept_whole(
     assert (drop / "error" / name).read_bytes() == data and not (drop / "archive" / name).exists()
     report = json.loads((drop / "error" / f"{name}.report.json").read_text())
     assert report["records"][-1]["record"] == bad and "broken" in report
+
+
+def test_a_line_past_the_limit_is_refused_before_it_is_held() -> None:
+    stream = io.BytesIO(b"ab\n" + b"x" * 10 + b"\ncd")
+    got = []
+    with pytest.raises(ParseError) as refused:
+        for line in lines(stream, name="f", limit=8):
+            got.append(line)
+    assert got == [b"ab\n"] and refused.value.offset == 3 and "longer than 8 bytes" in str(refused.value)
+    assert stream.tell() <= 3 + 9, "no more than the limit was read of the long line"
+    assert list(lines(io.BytesIO(b"12345678\nabc"), name="f", limit=8)) == [b"12345678\n", b"abc"]
+
+
+async def test_a_file_with_a_line_of_65_mib_is_kept_whole_in_error(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    with (drop / "huge.jsonl").open("wb") as f:
+        f.write(b'{"n": 1}\n{"n": "')
+        f.write(b"x" * (65 << 20))
+    connector = FilesConnector("drop", FilesSettings.model_validate({"path": drop, "format": "jsonl"}))
+    source = connector.source("f", FilesSourceOptions())
+    assert isinstance(source, FolderSource)
+    assert await poll_twice(source, tmp_path / "hub.db") == (1, [{"n": 1}])
+    assert (drop / "error" / "huge.jsonl").stat().st_size == 9 + 7 + (65 << 20)
+    report = json.loads((drop / "error" / "huge.jsonl.report.json").read_text())
+    assert "longer than" in report["records"][-1]["message"]

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from interlace.errors import ParseError
+from interlace.formats.limits import MAX_LINE
 from interlace.types import JSON, JSONObject
 
 
@@ -93,3 +94,15 @@ def jsonable(value: Any) -> JSON:
     if isinstance(value, bytes):
         return value.hex()
     return value
+
+
+def lines(stream: BinaryIO, *, name: str, limit: int = MAX_LINE) -> Iterator[bytes]:
+    """The stream's lines, newline kept, as iterating it gives them, but never one longer than
+    `limit` bytes: that raises a ParseError (the framing is lost) before the line is held whole."""
+    offset = 0
+    readline = stream.readline
+    while line := readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            raise ParseError(f"a line longer than {limit} bytes: not a record of this format", file=name, offset=offset)
+        offset += len(line)
+        yield line

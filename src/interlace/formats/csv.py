@@ -15,6 +15,7 @@ from typing import BinaryIO, Literal
 
 from interlace.errors import ParseError
 from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.base import lines as bounded_lines
 from interlace.options import Options
 from interlace.types import JSONObject
 
@@ -45,14 +46,15 @@ class CsvFormat(Options):
 class _Lines:
     """Feeds decoded lines to `csv.reader` while keeping the bytes and offset of each row."""
 
-    def __init__(self, stream: BinaryIO, encoding: str) -> None:
+    def __init__(self, stream: BinaryIO, encoding: str, name: str = "<stream>") -> None:
         self._stream = stream
         self._encoding = encoding
+        self._name = name
         self.offset = 0
         self.taken: list[bytes] = []
 
     def __iter__(self) -> Iterator[str]:
-        for line in self._stream:
+        for line in bounded_lines(self._stream, name=self._name):
             self.taken.append(line)
             self.offset += len(line)
             yield line.decode(self._encoding)
@@ -73,7 +75,7 @@ class CsvCodec(Codec):
         self._params = params
 
     def read(self, stream: BinaryIO, *, name: str = "<stream>") -> Iterator[Record]:
-        lines = _Lines(stream, self.config.encoding)
+        lines = _Lines(stream, self.config.encoding, name)
         reader = csv.reader(iter(lines), self.config.dialect, **self._params)  # type: ignore[arg-type]
         names = self.config.columns
         number = 0

@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Literal
 from pydantic import model_validator
 
 from interlace.errors import ParseError
-from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.base import Codec, Record, RecordWriter, lines
 from interlace.formats.numbers import NotANumber, parse_decimal, parse_int
 from interlace.options import Options
 from interlace.types import JSONObject
@@ -153,7 +153,7 @@ class FixedWidthCodec(Codec):
         number = 0
         newline = self.newline
         cut = -len(newline) if newline else None
-        for line in self._lines(stream):
+        for line in self._lines(stream, name):
             start = offset
             offset += len(line)
             if newline and line.endswith(newline):
@@ -197,9 +197,9 @@ class FixedWidthCodec(Codec):
                 continue
             yield Record(number, start, value, None, line)
 
-    def _lines(self, stream: BinaryIO) -> Iterator[bytes]:
+    def _lines(self, stream: BinaryIO, name: str) -> Iterator[bytes]:
         if self.newline:
-            yield from stream
+            yield from lines(stream, name=name)
             return
         while chunk := stream.read(self.length):
             yield chunk

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO, Literal
 
 from interlace.errors import ParseError
-from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.base import Codec, Record, RecordWriter, lines
 from interlace.formats.jsontext import JsonRefused, loads
 from interlace.formats.limits import MAX_DEPTH, depth_offset, value_problem
 from interlace.options import Options
@@ -62,7 +62,7 @@ class JsonLinesCodec(Codec):
     def read(self, stream: BinaryIO, *, name: str = "<stream>") -> Iterator[Record]:
         offset = 0
         number = 0
-        for line in stream:
+        for line in lines(stream, name=name):
             start = offset
             offset += len(line)
             if not line.strip():

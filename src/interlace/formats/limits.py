@@ -19,6 +19,10 @@ from typing import Any
 MAX_DEPTH = 64
 """The deepest nesting accepted in a record or a webhook body: 64 objects/lists inside each other."""
 
+MAX_LINE = 64 << 20
+"""The longest line a line-framed format (JSON Lines, CSV, fixed-width, copybook lines) reads: a file
+with no newline for gigabytes is refused before it is held in memory whole."""
+
 INT_MIN = -(1 << 63)
 INT_MAX = (1 << 64) - 1
 

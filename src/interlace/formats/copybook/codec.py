@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from interlace.errors import ParseError
-from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.base import Codec, Record, RecordWriter, lines
 from interlace.formats.copybook.codepage import CodePage
 from interlace.formats.copybook.config import CopybookFormat
 from interlace.formats.copybook.decoder import Located, build_decoder
@@ -101,7 +101,7 @@ class CopybookCodec(Codec):
 
     def read(self, stream: BinaryIO, *, name: str = "<stream>") -> Iterator[Record]:
         number = 0
-        for offset, raw, data, framing_error in self._frames(stream):
+        for offset, raw, data, framing_error in self._frames(stream, name):
             number += 1
             if framing_error is not None:
                 error = ParseError(framing_error, file=name, record=number, offset=offset)
@@ -117,12 +117,12 @@ class CopybookCodec(Codec):
                 continue
             yield Record(number, offset, value, None, raw)
 
-    def _frames(self, stream: BinaryIO) -> Iterator[tuple[int, bytes, bytes, str | None]]:
+    def _frames(self, stream: BinaryIO, name: str) -> Iterator[tuple[int, bytes, bytes, str | None]]:
         """(offset, bytes as read with RDW or newline, record bytes, why the framing broke or None)."""
         offset = 0
         fmt = self.config.record_format
         if fmt == "lines":
-            for line in stream:
+            for line in lines(stream, name=name):
                 body = line[:-1] if line.endswith(b"\n") else line
                 body = body[:-1] if body.endswith(b"\r") else body
                 if body:
