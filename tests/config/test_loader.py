@@ -72,6 +72,57 @@ def test_cli_validate_exits_2_listing_every_problem(tmp_path: Path) -> None:
     assert "5 problem(s)" in result.stderr
 
 
+ONE_OF_EACH = """\
+hub: {name: all-at-once, port: eighty}
+owners:
+  ops: {email: ops@x.test}
+entities:
+  order: {key: id, owner: nobody}
+systems:
+  shop: {connector: webhook, concurrency: lots}
+  legacy: {connector: carrier-pigeon}
+flows:
+  one:
+    trigger: {system: shop, event: order.created}
+    colour: red
+    steps:
+      - validate: invoice
+      - map: '{"a": $sum(}'
+      - mapp: x
+      - filter: 'total >'
+    deliver: {system: warehouse}
+    on_error: {owner: nobody, retries: 3}
+  two:
+    trigger: {system: shop}
+    steps: [{route: [{when: "true", to: three}]}]
+"""
+
+
+def test_one_pass_lists_type_setting_and_reference_errors_together(tmp_path: Path) -> None:
+    """Type and unknown-setting errors do not hide the cross-reference errors behind them."""
+    found = {(path, line): msg for path, line, msg in problems_of(tmp_path, ONE_OF_EACH)}
+    expected = {
+        ("hub.port", 1): "valid integer",  # a type error
+        ("systems.shop.concurrency", 7): "valid integer",
+        ("flows.one.colour", 12): "unknown setting 'colour'",  # an unknown setting
+        ("flows.one.on_error.retries", 19): "unknown setting 'retries'",
+        ("flows.one.steps[2]", 16): "a step is one of",
+        ("systems.legacy.connector", 8): "unknown connector 'carrier-pigeon'",  # the references
+        ("flows.one.steps[1].map", 15): "invalid JSONata",
+        ("flows.one.steps[3].filter", 17): "invalid JSONata",
+        ("flows.one.deliver[0].system", 18): "no system named 'warehouse'",
+        ("flows.one.steps[0].validate", 14): "no entity named 'invoice'",
+        ("flows.one.on_error.owner", 19): "no owner named 'nobody'",
+        ("entities.order.owner", 5): "no owner named 'nobody'",
+        ("flows.two.steps[0].route[0].to", 22): "no flow named 'three'",
+    }
+    for where, text in expected.items():
+        assert text in found.get(where, ""), (where, text, found)
+    # `shop` is in the file, only invalid: a reference to it is not a second problem
+    assert not [m for m in found.values() if "no system named 'shop'" in m], found
+    assert len(found) == len(expected), found
+
+
 def test_schema_errors_name_the_setting(tmp_path: Path) -> None:
     found = problems_of(
         tmp_path,

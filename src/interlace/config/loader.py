@@ -4,6 +4,7 @@ collected and reported together, each with its YAML path and line."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,14 +51,25 @@ class LoadedConfig:
         return self.file.parent
 
 
+_SECTIONS = {"owners": "owner", "systems": "system", "entities": "entity", "flows": "flow"}
+
+
 class _Checker:
     def __init__(self, file: Path, lines: dict[Path_, int]) -> None:
         self.file = file
         self.lines = lines
         self.problems: list[ConfigProblem] = []
+        self.written: dict[str, set[str]] = {section: set() for section in _SECTIONS}
+        """The names each section of the file has, valid or not."""
 
     def add(self, loc: Path_, message: str) -> None:
         self.problems.append(ConfigProblem(dotted(loc), message, line_of(self.lines, loc), str(self.file)))
+
+    def dangling(self, loc: Path_, section: str, name: str) -> None:
+        """A reference to `name`, which the checked config's `section` lacks: a problem unless
+        the file has it, invalid (its own problems are listed already)."""
+        if name not in self.written[section]:
+            self.add(loc, f"no {_SECTIONS[section]} named {name!r}")
 
     def pydantic(self, prefix: Path_, exc: ValidationError) -> None:
         for err in exc.errors():
@@ -121,12 +133,13 @@ def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None
     if not isinstance(raw, dict):
         raise ConfigError([ConfigProblem("", "the config must be a mapping", 1, str(file))])
     data = _resolve_secrets(raw, (), file.parent, check, missing_secret)
-    try:
-        config = HubConfig.model_validate(data)
-    except ValidationError as exc:
-        check.pydantic((), exc)
-        _check_raw_systems(data.get("systems"), check)
-        raise ConfigError(check.problems) from None
+    assert isinstance(data, dict)
+    for section in _SECTIONS:
+        if isinstance(data.get(section), dict):
+            check.written[section] = {str(name) for name in data[section]}
+    config = _validate_the_rest(data, check)
+    if config is None:
+        raise ConfigError(check.problems)
     loaded = LoadedConfig(config, file)
     _check_references(loaded, check)
     if check.problems:
@@ -134,9 +147,74 @@ def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None
     return loaded
 
 
+def _validate_the_rest(data: dict[str, Any], check: _Checker) -> HubConfig | None:
+    """The config as models. When parts of it do not fit (a wrong type, an unknown setting),
+    their problems are recorded and the parts at fault are left out until the rest fits, so
+    that the cross-references of the rest (connectors, JSONata, systems, entities, owners) are
+    checked in the same pass: `validate` lists every problem at once."""
+    try:
+        return HubConfig.model_validate(data)
+    except ValidationError as exc:
+        check.pydantic((), exc)
+        errors = exc.errors()
+    rest = copy.deepcopy(data)
+    for _ in range(50):
+        faults = sorted({_fault(rest, tuple(e["loc"])) for e in errors}, key=len)
+        chosen: list[Path_] = []
+        for fault in faults:
+            if fault and not any(fault[: len(c)] == c for c in chosen):
+                chosen.append(fault)
+        if not chosen:
+            return None
+        for fault in chosen:
+            _leave_out(rest, fault)
+        try:
+            config = HubConfig.model_validate(rest)
+        except ValidationError as exc:
+            errors = exc.errors()
+            continue
+        systems = data.get("systems")
+        if isinstance(systems, dict):  # a system left out still has its connector's settings checked
+            _check_raw_systems({k: v for k, v in systems.items() if k not in config.systems}, check)
+        return config
+    return None
+
+
+def _fault(data: Any, loc: Path_) -> Path_:
+    """The part of `data` that pydantic's error location `loc` points at: the innermost one
+    `data` has (a field it lacks stands for the part that should have it; union tags that
+    pydantic adds to locations are skipped). An item of a list stands for the list, except a
+    step, which is replaced rather than removed (the others keep their positions and lines)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            path.append(part)
+            node = node[part]  # type: ignore[index]
+    while path and isinstance(path[-1], int) and not _is_step(tuple(path)):
+        path.pop()
+    return tuple(path)
+
+
+def _is_step(path: Path_) -> bool:
+    return len(path) == 4 and path[0] == "flows" and path[2] == "steps"
+
+
+def _leave_out(data: Any, path: Path_) -> None:
+    *parents, last = path
+    node = data
+    for part in parents:
+        node = node[part]
+    if _is_step(path):
+        node[last] = {"filter": "true"}
+    else:
+        del node[last]
+
+
 def _check_raw_systems(systems: Any, check: _Checker) -> None:
-    """When the config as a whole is refused, still check each system's connector settings, so
-    that one pass lists every problem."""
+    """Check the connector settings of systems the config models refused."""
     if not isinstance(systems, dict):
         return
     core = set(System.model_fields)
@@ -203,9 +281,9 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
             loaded.schemas[name] = schema
         for ref_loc, system_name in _entity_systems(name, entity):
             if system_name not in cfg.systems:
-                check.add(ref_loc, f"no system named {system_name!r}")
+                check.dangling(ref_loc, "systems", system_name)
         if entity.owner is not None and entity.owner not in cfg.owners:
-            check.add(("entities", name, "owner"), f"no owner named {entity.owner!r}")
+            check.dangling(("entities", name, "owner"), "owners", entity.owner)
 
     for name, flow in cfg.flows.items():
         floc: Path_ = ("flows", name)
@@ -213,7 +291,7 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
         if trig.system is not None:
             tloc: Path_ = (*floc, "trigger", "system")
             if trig.system not in cfg.systems:
-                check.add(tloc, f"no system named {trig.system!r}")
+                check.dangling(tloc, "systems", trig.system)
             elif trig.system in connector_of:
                 cls = connector_of[trig.system]
                 if cls.source_options is None:
@@ -227,7 +305,7 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
             sloc: Path_ = (*floc, "steps", i)
             if isinstance(step, ValidateStep):
                 if step.validate_ not in cfg.entities:
-                    check.add((*sloc, "validate"), f"no entity named {step.validate_!r}")
+                    check.dangling((*sloc, "validate"), "entities", step.validate_)
             elif isinstance(step, MapStep):
                 _check_jsonata((*sloc, "map"), step.map, check)
             elif isinstance(step, FilterStep):
@@ -238,7 +316,7 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                 eloc: Path_ = (*sloc, "enrich")
                 looked_up = step.enrich.system
                 if looked_up not in cfg.systems:
-                    check.add((*eloc, "system"), f"no system named {looked_up!r}")
+                    check.dangling((*eloc, "system"), "systems", looked_up)
                 elif looked_up in connector_of and not connector_of[looked_up].can_look_up:
                     kind = connector_of[looked_up].name
                     check.add((*eloc, "system"), f"system {looked_up!r} ({kind}) cannot be looked up")
@@ -251,11 +329,11 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                         _check_jsonata((*rloc, "when"), rule.when, check)
                     target = rule.to or rule.default
                     if target is not None and target not in cfg.flows:
-                        check.add((*rloc, "to" if rule.to else "default"), f"no flow named {target!r}")
+                        check.dangling((*rloc, "to" if rule.to else "default"), "flows", target)
         for i, delivery in enumerate(flow.deliver):
             dloc: Path_ = (*floc, "deliver", i)
             if delivery.system not in cfg.systems:
-                check.add((*dloc, "system"), f"no system named {delivery.system!r}")
+                check.dangling((*dloc, "system"), "systems", delivery.system)
                 continue
             if delivery.system not in connector_of:
                 continue
@@ -279,7 +357,7 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                 check.add((*floc, *where), problem)
         owner = flow.on_error.owner
         if owner is not None and owner not in cfg.owners:
-            check.add((*floc, "on_error", "owner"), f"no owner named {owner!r}")
+            check.dangling((*floc, "on_error", "owner"), "owners", owner)
     check_entities(loaded, check, connector_of)
     for entity_name, entity in cfg.entities.items():  # entity flows have steps: no bulk trigger
         for system_name, sub in entity.subscribers.items():
