@@ -49,8 +49,12 @@ def test_init_from_answers_is_ready_and_tested(tmp_path: Path, incomplete: str) 
     assert sorted(p.name for p in out.iterdir()) == ["crm-schema.sql", "customer.schema.json", "hub.yaml"]
     report = _ready(out)
     assert report["findings"] == []
-    config = yaml.safe_load((out / "hub.yaml").read_text())
+    text = (out / "hub.yaml").read_text()
+    assert "    - map: |\n        {\n          \"email\": email,\n" in text, text  # a block, not one escaped string
+    assert "&id" not in text and "*id" not in text, text  # `expect` written out, not an alias of `given`
+    config = yaml.safe_load(text)
     flow = config["flows"]["customer-to-crm"]
+    assert flow["description"] == "Each customer.created event of shop reaches crm."
     assert flow["deliver"] == [{"system": "crm", "table": "customers", "mode": "upsert", "key": "email"}]
     assert config["entities"]["customer"]["local"] == {"crm": ["notes"]}
     assert [t["name"] for t in flow["tests"]] == ["a complete record", "an incomplete record"]
@@ -70,7 +74,8 @@ def test_init_refuses_to_overwrite_and_unclear_answers(tmp_path: Path) -> None:
     answers.write_text(yaml.safe_dump(ANSWERS))
     interlace("init", "--from", str(answers), "--dir", str(tmp_path), check=True)
     again = interlace("init", "--from", str(answers), "--dir", str(tmp_path))
-    assert again.returncode == 2 and "already exist" in again.stderr
+    assert again.returncode == 2, again.stderr
+    assert "hub.yaml, customer.schema.json and crm-schema.sql already exist in" in again.stderr.replace("\n", "")
     for change, reason in [
         ({"owner": {"name": "x", "email": None}}, "owner: Value error, an owner needs an email or a webhook"),
         ({"local": {"crm": ["name"]}}, "name cannot be both synced and local to crm"),

@@ -20,6 +20,21 @@ class ScaffoldError(Exception):
     """`interlace init` would overwrite a file."""
 
 
+class _Dumper(yaml.SafeDumper):
+    """YAML as a person writes it: a multi-line text (a mapping) as a `|` block, and a value
+    used twice (a test's `given` and `expect`) written out twice, not as an `&id001` anchor."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def schema(answers: Answers) -> JSONObject:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -68,7 +83,7 @@ def config(answers: Answers, schema_file: str) -> dict[str, Any]:
         "entities": {a.entity.name: entity},
         "flows": {
             a.flow_name: {
-                "description": f"A {a.trigger.event} event of {a.trigger.system} reaches {a.target.system}.",
+                "description": f"Each {a.trigger.event} event of {a.trigger.system} reaches {a.target.system}.",
                 "trigger": {"system": a.trigger.system, "event": a.trigger.event},
                 "steps": steps,
                 "deliver": [_delivery(a)],
@@ -114,14 +129,16 @@ def scaffold(answers: Answers, folder: Path, *, overwrite: bool = False) -> list
     """Write the files into `folder`; returns their paths. Refuses to overwrite unless told."""
     schema_name = f"{answers.entity.name}.schema.json"
     files: dict[str, str] = {
-        "hub.yaml": _header(answers) + yaml.safe_dump(config(answers, f"./{schema_name}"), sort_keys=False, width=100),
+        "hub.yaml": _header(answers) + yaml.dump(config(answers, f"./{schema_name}"), Dumper=_Dumper, sort_keys=False, width=100),
         schema_name: json.dumps(schema(answers), indent=2) + "\n",
     }
     if answers.target.connector == "sqlite":
         files[f"{answers.target.system}-schema.sql"] = setup_sql(answers)
     existing = [name for name in files if (folder / name).exists()]
     if existing and not overwrite:
-        raise ScaffoldError(f"{', '.join(existing)} already exist(s) in {folder} (use --force to overwrite)")
+        names = existing[0] if len(existing) == 1 else f"{', '.join(existing[:-1])} and {existing[-1]}"
+        verb = "already exists" if len(existing) == 1 else "already exist"
+        raise ScaffoldError(f"{names} {verb} in {folder} (use --force to overwrite)")
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (folder / name).write_text(text)
