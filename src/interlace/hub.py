@@ -21,6 +21,7 @@ from interlace.engine.schedule import run_schedule
 from interlace.engine.steps import build_step
 from interlace.engine.worker import Worker
 from interlace.entities.flows import compile_entity_flows
+from interlace.observability.logging import RequestLog
 from interlace.options import parse_duration
 from interlace.web.app import build_webhook_app
 
@@ -192,7 +193,7 @@ class Supervisor:
         if self._webhooks is not None:
             self._webhooks.app = build_webhook_app(new)
         self.reloads += 1
-        log.warning("config reloaded from %s (%d flows)", self.path, len(new.flows))
+        log.info("config reloaded from %s (%d flows)", self.path, len(new.flows))
         return True
 
     async def _watch(self) -> None:
@@ -216,9 +217,10 @@ class Supervisor:
             listeners.append((self._webhooks, settings.webhooks.host, settings.webhooks.port))
         servers = [  # log_config=None: uvicorn's lines go through the hub's (redacting) log handler
             uvicorn.Server(
-                uvicorn.Config(
-                    app, host=h, port=p, log_level="warning", lifespan="off", access_log=False, log_config=None
-                )
+                uvicorn.Config(  # RequestLog: one debug line per request, in the process's log format
+                    RequestLog(app), host=h, port=p, log_level="warning", lifespan="off", access_log=False,
+                    log_config=None,
+                )  # fmt: skip
             )
             for app, h, p in listeners
         ]

@@ -29,7 +29,8 @@ def restart_crm(crm: Crm, fail_first: int) -> None:
     crm.start()
 
 
-def wait_for(predicate: object, timeout: float = 10.0) -> None:
+def wait_for(predicate: object, timeout: float = 60.0) -> None:
+    """Until `predicate()` holds; `timeout` bounds a stuck hub, it is no speed target."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():  # type: ignore[operator]
@@ -84,6 +85,9 @@ def test_permanent_failure_parks_with_owner_and_dlq_retry_delivers(
     assert exc["stage"] == "deliver:crm"
     assert exc["message_id"] == message_id
     assert "answered 500" in str(exc["reason"]) and "after 3 attempts" in str(exc["reason"])
+    table = interlace("dlq", "list", str(config), check=True).stdout  # a pipe, not a terminal
+    row = next(line for line in table.splitlines() if message_id in line)
+    assert str(exc["reason"]) in row, table  # one line per exception, the reason whole (no fold at 80 columns)
 
     shown = json.loads(interlace("dlq", "show", str(config), str(exc["id"]), check=True).stdout)
     assert [h["status"] for h in shown["history"] if h["stage"] == "deliver:crm"] == ["retry", "retry", "failed"]

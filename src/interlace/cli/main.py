@@ -7,9 +7,11 @@ Exit codes: 0 success; 1 the command ran and failed (a message not found, a retr
 from __future__ import annotations
 
 import asyncio
+import enum
+import errno
 import gc
 import json
-import logging
+import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +24,7 @@ from interlace import __version__
 from interlace.cli.common import ConfigArg, _load, _with_backend, cli_actor, err, out
 from interlace.config.secrets import redact
 from interlace.errors import ValidationFailed
+from interlace.observability import logging as logs
 
 T = TypeVar("T")
 
@@ -29,22 +32,49 @@ app = typer.Typer(
     name="interlace",
     help="Interlace: an integration hub run from one config file.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 dlq = typer.Typer(help="Exceptions (dead letters): list, show, retry, discard.", no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
 
-def _setup_logging(level: str) -> None:
-    from interlace.observability.redaction import RedactingFilter
+EXIT_PORT_TAKEN = 3
+"""`interlace run`: the listen port is taken (the code uvicorn uses for a failed start too)."""
 
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter())
-    logging.basicConfig(
-        level=level.upper(), handlers=[handler], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"interlace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Interlace: an integration hub run from one config file."""
+
+
+class LogLevel(enum.StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+class LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
+class Status(enum.StrEnum):
+    open = "open"
+    retried = "retried"
+    discarded = "discarded"
+    all = "all"
 
 @app.command()
 def version() -> None:
@@ -86,7 +116,10 @@ def run(
     config: ConfigArg,
     host: Annotated[str | None, typer.Option(help="Listen address (default: hub.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default: hub.port).")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Lines at this level and above.")] = LogLevel.info,
+    log_format: Annotated[
+        LogFormat, typer.Option(help="text: one readable line each; json: one JSON object per line.")
+    ] = LogFormat.text,
     reload: Annotated[bool, typer.Option(help="Reload the config when its file changes.")] = True,
     force: Annotated[bool, typer.Option(help="Start even when `interlace check` finds errors.")] = False,
 ) -> None:
@@ -105,12 +138,19 @@ def run(
         sys.stderr.write("\n".join(lines) + "\n")
         if not force:
             raise typer.Exit(2)
-    _setup_logging(log_level)
-    supervisor = Supervisor(config, loaded, reload=reload)
-    hub = supervisor.hub
     cfg = loaded.config
     listen_host = host or cfg.hub.host
     listen_port = port if port is not None else cfg.hub.port
+    taken = _port_taken(listen_host, listen_port)
+    if taken is not None:
+        sys.stderr.write(
+            f"{config}: cannot listen on {listen_host}:{listen_port}: {taken} (is another hub running? "
+            "choose another port with --port or hub.port)\n"
+        )
+        raise typer.Exit(EXIT_PORT_TAKEN)
+    logs.setup(log_level.value, log_format.value)
+    supervisor = Supervisor(config, loaded, reload=reload)
+    hub = supervisor.hub
 
     def ready() -> None:
         base = f"http://{listen_host}:{listen_port}"
@@ -121,7 +161,10 @@ def run(
         for name, connector in hub.connectors.items():
             path = getattr(connector, "path", None)
             if connector.name == "webhook" and path:
-                out.print(f"  webhook {name}: POST {hooks_base}{path}")
+                events = [f.trigger.event for f in cfg.flows.values() if f.trigger.system == name]
+                urls = [f"{hooks_base}{path.rstrip('/')}/{e}" for e in dict.fromkeys(events) if e] or [f"{hooks_base}{path}"]
+                for url in urls:
+                    out.print(f"  webhook {name}: POST {url}", highlight=False)
         out.print(f"  flows: {', '.join(cfg.flows)}")
         out.print("  health: GET /health   metrics: GET /metrics   Ctrl-C stops", highlight=False)
         sys.stdout.flush()
@@ -133,6 +176,19 @@ def run(
         asyncio.run(supervisor.serve(host=listen_host, port=listen_port, ready=ready))
     except KeyboardInterrupt:
         pass
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why nothing can listen on host:port now (another process does), or None."""
+    if port == 0:
+        return None
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return "the port is already in use" if exc.errno == errno.EADDRINUSE else str(exc.strerror or exc)
+    return None
 
 
 @app.command()
@@ -209,12 +265,12 @@ def dlq_list(
     config: ConfigArg,
     owner: Annotated[str | None, typer.Option(help="Only this owner's.")] = None,
     flow: Annotated[str | None, typer.Option(help="Only this flow's.")] = None,
-    status: Annotated[str, typer.Option(help="open, retried, discarded or all.")] = "open",
+    status: Annotated[Status, typer.Option(help="Only exceptions in this state (all: every one).")] = Status.open,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List exceptions."""
     found = _with_backend(
-        config, lambda b: b.exceptions(status=None if status == "all" else status, flow=flow, owner=owner)
+        config, lambda b: b.exceptions(status=None if status is Status.all else status.value, flow=flow, owner=owner)
     )
     rows = [
         {

@@ -22,6 +22,7 @@ from interlace.config.models import (
     EnrichStep,
     FilterStep,
     HubConfig,
+    HubSettings,
     MapStep,
     RouteStep,
     SplitStep,
@@ -112,6 +113,24 @@ def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None
     `missing_secret`, when given, stands in for each secret reference that cannot be resolved
     (it gets the reference text and returns a placeholder) instead of that being a problem."""
     file = Path(path)
+    raw, check = _read(file)
+    data = _resolve_secrets(raw, (), file.parent, check, missing_secret)
+    assert isinstance(data, dict)
+    for section in _SECTIONS:
+        if isinstance(data.get(section), dict):
+            check.written[section] = {str(name) for name in data[section]}
+    config = _validate_the_rest(data, check)
+    if config is None:
+        raise ConfigError(check.problems)
+    loaded = LoadedConfig(config, file)
+    _check_references(loaded, check)
+    if check.problems:
+        raise ConfigError(check.problems)
+    return loaded
+
+
+def _read(file: Path) -> tuple[dict[str, Any], _Checker]:
+    """The file's YAML mapping, and a checker that knows its lines; ConfigError if it has none."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -127,24 +146,27 @@ def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise ConfigError([ConfigProblem("", f"not valid YAML: {exc}", line, str(file))]) from None
-    check = _Checker(file, lines)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([ConfigProblem("", "the config must be a mapping", 1, str(file))])
-    data = _resolve_secrets(raw, (), file.parent, check, missing_secret)
-    assert isinstance(data, dict)
-    for section in _SECTIONS:
-        if isinstance(data.get(section), dict):
-            check.written[section] = {str(name) for name in data[section]}
-    config = _validate_the_rest(data, check)
-    if config is None:
-        raise ConfigError(check.problems)
-    loaded = LoadedConfig(config, file)
-    _check_references(loaded, check)
-    if check.problems:
-        raise ConfigError(check.problems)
-    return loaded
+    return raw, _Checker(file, lines)
+
+
+def load_hub_settings(path: str | Path) -> HubSettings:
+    """Only the `hub` section of a config file (where its store is): what `trace` and `dlq`
+    need to inspect a running hub while the rest of the file has problems. ConfigError if the
+    section itself has some."""
+    file = Path(path)
+    raw, check = _read(file)
+    section = raw.get("hub", {})
+    data = _resolve_secrets(section, ("hub",), file.parent, check, lambda reference: "")
+    try:
+        settings = HubConfig.model_validate({"hub": data}).hub
+    except ValidationError as exc:
+        check.pydantic((), exc)
+        raise ConfigError(check.problems) from None
+    return settings
 
 
 def _validate_the_rest(data: dict[str, Any], check: _Checker) -> HubConfig | None:

@@ -129,7 +129,8 @@ def scaffold(answers: Answers, folder: Path, *, overwrite: bool = False) -> list
     """Write the files into `folder`; returns their paths. Refuses to overwrite unless told."""
     schema_name = f"{answers.entity.name}.schema.json"
     files: dict[str, str] = {
-        "hub.yaml": _header(answers) + yaml.dump(config(answers, f"./{schema_name}"), Dumper=_Dumper, sort_keys=False, width=100),
+        "hub.yaml": _header(answers)
+        + yaml.dump(config(answers, f"./{schema_name}"), Dumper=_Dumper, sort_keys=False, width=100),
         schema_name: json.dumps(schema(answers), indent=2) + "\n",
     }
     if answers.target.connector == "sqlite":

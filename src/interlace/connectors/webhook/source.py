@@ -71,6 +71,12 @@ class WebhookConnector(Connector):
             if signatures is not None:  # not stored: the sender's retry of the same request is welcome
                 signatures.release(request.headers, raw)
             raise
+        if not ids and event is None:
+            return _error(
+                404,
+                f"the request names no event: POST to {self.path.rstrip('/')}/<event> "
+                f"or send the {self.settings.event_header} header",
+            )
         if not ids:
             return _error(404, f"no flow takes event {event!r} from system {self.system!r}")
         first = next(iter(ids.values()))
