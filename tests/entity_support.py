@@ -27,7 +27,8 @@ PG_DSN = os.environ.get("INTERLACE_TEST_PG_DSN", "postgresql://postgres@127.0.0.
 MYSQL_DSN = os.environ.get("INTERLACE_TEST_MYSQL_DSN", "mysql://root@127.0.0.1:3306/test")
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition") -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0, what: str = "condition") -> None:
+    """Until `check()` holds; `timeout` bounds a stuck hub, it is no speed target."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await check():

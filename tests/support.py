@@ -35,7 +35,31 @@ def closed_port() -> Iterator[int]:
         yield int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[int]:
+    """`app` served by uvicorn in a thread on a port the OS picks (port 0, so never one taken
+    meanwhile); yields that port, and stops the server after the block."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield int(server.servers[0].sockets[0].getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Until `url` answers (or `proc` exits); `timeout` bounds a stuck start, a busy machine is slower."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -124,13 +148,23 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [str(BIN / "interlace"), "run", str(self.config), "--port", str(self.port), "--log-level", "warning"],
-            cwd=self.config.parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        wait_http(self.url + "/health", proc=self.proc)
+        """Start the hub and wait for its /health. A port taken meanwhile (exit code 3: the port
+        was free when the test picked it) moves the hub to another free port: see `url`."""
+        for _ in range(5):
+            self.proc = subprocess.Popen(
+                [str(BIN / "interlace"), "run", str(self.config), "--port", str(self.port), "--log-level", "warning"],
+                cwd=self.config.parent,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_http(self.url + "/health", proc=self.proc)
+                return
+            except RuntimeError:
+                if self.proc.returncode != 3:
+                    raise
+                self.port = free_port()
+        raise RuntimeError("no free port for the hub after 5 tries")
 
     def kill(self) -> None:
         if self.proc is not None:

@@ -61,7 +61,7 @@ async def test_enqueue_lease_settle(backend: Backend) -> None:
 async def test_expired_lease_comes_back_and_late_settle_is_refused(backend: Backend) -> None:
     await backend.enqueue([NewWork(msg())])
     [first] = await backend.lease("crashed", 1, 0.2)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # only needs to outlast the lease: a slow machine sleeps longer, no harm
     [again] = await backend.lease("w2", 1, 30)
     assert again.id == first.id
     assert await backend.settle([Settle(first, outputs=[NewWork(msg(), 1)])]) == [False]
@@ -86,9 +86,11 @@ async def test_retry_later_then_park_then_retry_exception(backend: Backend) -> N
     m = msg()
     await backend.enqueue([NewWork(m, position=2)])
     [item] = await backend.lease("w", 1, 30)
-    assert await backend.settle([Settle(item, retry_at=time.time() + 0.2)]) == [True]
+    # the store reads the wall clock: a window wide enough for a busy machine to lease in
+    retry_at = time.time() + 3
+    assert await backend.settle([Settle(item, retry_at=retry_at)]) == [True]
     assert await backend.lease("w", 1, 30) == [], "not due before retry_at"
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(max(0.0, retry_at - time.time()) + 0.05)
     [item] = await backend.lease("w", 1, 30)
     assert item.attempts == 1
     failed = TraceEntry(m.id, m.correlation_id, "f", 2, "deliver:x", "failed", 2, m.body, error="boom")
@@ -245,12 +247,13 @@ async def test_settle_with_a_stale_golden_read_runs_the_item_again(backend: Back
 
 async def test_extend_keeps_a_slow_item_leased(backend: Backend) -> None:
     await backend.enqueue([NewWork(msg())])
-    [item] = await backend.lease("w1", 1, 0.3)
-    await asyncio.sleep(0.2)
-    await backend.extend("w1", [item.id], 0.5)
+    # the store reads the wall clock: leases long enough that a busy machine runs each step in time
+    first_until = time.time() + 1.0
+    [item] = await backend.lease("w1", 1, 1.0)
+    await backend.extend("w1", [item.id], 4.0)
     await backend.extend("someone-else", [item.id], 0.0)  # only the holder can extend
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(max(0.0, first_until - time.time()) + 0.1)
     assert await backend.lease("w2", 1, 30) == [], "still leased after its first lease ran out"
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(4.0)
     [again] = await backend.lease("w2", 1, 30)
     assert again.id == item.id, "a lease nobody extends runs out"

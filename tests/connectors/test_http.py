@@ -3,13 +3,10 @@ and how each answer maps to delivered / retry (with Retry-After) / park."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,7 +18,7 @@ from interlace.connectors.http.sink import render_path
 from interlace.errors import DeliveryError
 from interlace.message import Message
 
-from support import free_port
+from support import closed_port, serving
 
 
 class Target:
@@ -48,15 +45,8 @@ class Target:
 @pytest.fixture(scope="module")
 def target() -> Iterator[tuple[Target, int]]:
     t = Target()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(t.app(), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield t, port
-    server.should_exit = True
-    thread.join(5)
+    with serving(t.app()) as port:
+        yield t, port
 
 
 def sink(port: int, settings: dict[str, Any], options: dict[str, Any]) -> Any:
@@ -127,8 +117,9 @@ async def test_failures_say_whether_to_retry(
 
 
 async def test_unreachable_is_retryable() -> None:
-    connector, s = sink(free_port(), {"timeout": 0.5}, {"path": "/x"})
-    with pytest.raises(DeliveryError) as info:
-        await s.deliver(Message(flow="f", body={}), "d-4")
+    with closed_port() as port:
+        connector, s = sink(port, {"timeout": 0.5}, {"path": "/x"})
+        with pytest.raises(DeliveryError) as info:
+            await s.deliver(Message(flow="f", body={}), "d-4")
     assert info.value.retryable
     await connector.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
@@ -99,18 +100,32 @@ async def test_capture_is_not_held_up_by_unrelated_transactions(
         await idle.close()
 
 
+async def _listening(source: Any, pg: Engine) -> None:
+    """Until the source's listening connection has run its LISTEN (a notification sent before
+    that would be missed, and the next poll is a minute away)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listener = source._listener
+        if listener is not None:
+            db = await pg.connector.database()
+            rows = await db.fetch("SELECT query FROM pg_stat_activity WHERE pid = $1", [listener.get_server_pid()])
+            if rows and str(rows[0]["query"]).upper().startswith("LISTEN"):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the capture source does not listen")
+
+
 async def test_capture_wakes_on_notify(pg: Engine, ingress: MemoryIngress) -> None:
     table = await pg.create(pg.table_name(), {"id": "pk", "name": "text"})
     await pg.connector.install_capture(table)
     source = pg.connector.source("cdc", SqlSourceOptions(table=table, capture=True, every="60s"))
     task = asyncio.create_task(source.run(ingress))
     try:
-        await asyncio.sleep(0.3)  # the source has read nothing and is listening
+        await _listening(source, pg)  # the source has read nothing and is listening
         await pg.run(f"INSERT INTO {table} (id, name) VALUES (?, ?)", 1, "now")
         await pg.run(f"DELETE FROM {table} WHERE id = ?", 1)
-        for _ in range(100):
-            if len(ingress.items) == 2:
-                break
+        deadline = time.monotonic() + 30  # well under the 60 s poll: only the notification can wake it
+        while len(ingress.items) < 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert [item.event for _, item in ingress.items] == ["insert", "delete"]
     finally:

@@ -4,13 +4,11 @@ heartbeat extends the leases of the items it holds (a real HTTP target that answ
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -20,7 +18,7 @@ from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
 from interlace.hub import Hub
 
-from support import free_port
+from support import serving
 
 CONFIG = """
 hub: {{name: slow, lease: 600ms, workers: 4}}
@@ -44,16 +42,8 @@ def slow_target() -> Iterator[tuple[int, list[float]]]:
         await asyncio.sleep(2.0)
         return JSONResponse({}, status_code=201)
 
-    port = free_port()
-    app = Starlette(routes=[Route("/in", receive, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield port, calls
-    server.should_exit = True
-    thread.join(5)
+    with serving(Starlette(routes=[Route("/in", receive, methods=["POST"])])) as port:
+        yield port, calls
 
 
 async def test_a_slow_delivery_is_made_once(tmp_path: Path, slow_target: tuple[int, list[float]]) -> None:
