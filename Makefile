@@ -2,49 +2,59 @@
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.installed-runtime
+DEV := $(VENV)/.installed-dev
+# `make run` needs only what the hub needs (RUNTIME); the tests and linters add the dev tools
+# (ruff, mypy, type stubs, pytest: DEV). Each stamp is remade when pyproject.toml changes.
 
 .PHONY: setup run test test-long lint typecheck audit bench conformance clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip setuptools wheel
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $(RUNTIME)
+
+$(DEV): pyproject.toml $(RUNTIME)
 	$(BIN)/pip install -q -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(DEV)
 
-setup: $(STAMP)
+setup: $(DEV)
 
-run: $(STAMP)
+# INTERLACE_PORT (8080) and CRM_PORT (9100) choose the quickstart's ports
+run: $(RUNTIME)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/quickstart/run.sh
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
 # Known vulnerabilities in the installed dependencies. Needs the vulnerability database (the PyPI
 # JSON API, or OSV with `-s osv`): not part of `make test`, which must pass offline. --strict fails
 # when a dependency could not be looked up, so a green audit means every package was checked.
-audit: $(STAMP)
+audit: $(DEV)
 	$(BIN)/pip-audit --skip-editable --strict --progress-spinner off
 
-test: $(STAMP) lint typecheck
+test: $(DEV) lint typecheck
 	$(BIN)/pytest -q
 
-test-long: $(STAMP) lint typecheck
+test-long: $(DEV) lint typecheck
 	$(BIN)/pytest -q -m "" --timeout=3600
 
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_webhook.py
 	$(BIN)/python benchmarks/bench_mapping.py
 	$(BIN)/python benchmarks/bench_files.py
 	$(BIN)/python benchmarks/bench_databases.py --rows 100000
 
-conformance: $(STAMP)
+conformance: $(DEV)
 	$(BIN)/python benchmarks/jsonata_conformance.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache examples/quickstart/.interlace examples/quickstart/erp.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache examples/quickstart/.interlace examples/quickstart/erp.db* examples/quickstart/crm-orders.jsonl

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,20 +12,18 @@ from support import QUICKSTART, Crm, HubProcess, free_port, require_service
 
 
 @pytest.fixture
-def quickstart(tmp_path: Path) -> Iterator[tuple[Path, int, Crm]]:
+def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, int, Crm]]:
     """A copy of the quickstart in a temp folder, on free ports, with its CRM running.
     Yields (config path, hub port, crm)."""
     folder = tmp_path / "quickstart"
     shutil.copytree(QUICKSTART, folder, ignore=shutil.ignore_patterns("*.db*", ".interlace", "crm-orders.jsonl"))
     hub_port, crm_port = free_port(), free_port()
     config = folder / "hub.yaml"
-    text = (
-        config.read_text().replace("127.0.0.1:9100", f"127.0.0.1:{crm_port}").replace("port: 8080", f"port: {hub_port}")
-    )
-    config.write_text(text)
+    config.write_text(config.read_text().replace("port: 8080", f"port: {hub_port}"))
+    monkeypatch.setenv("CRM_PORT", str(crm_port))  # for the hub and the CLI the test runs
+    monkeypatch.setenv("CRM_TOKEN", "test-token")
     crm = Crm(folder, crm_port, "test-token")
     crm.start()
-    os.environ["CRM_TOKEN"] = "test-token"
     try:
         yield config, hub_port, crm
     finally:

@@ -14,7 +14,13 @@ import io
 from decimal import Decimal
 from pathlib import Path
 
-from interlace.formats.copybook import CopybookCodec, CopybookFormat
+try:
+    from interlace.formats.copybook import CopybookCodec, CopybookFormat
+except ModuleNotFoundError:  # run with a Python that has not got Interlace installed
+    raise SystemExit(
+        "make_sample.py writes the sample with Interlace's own codec: run it with the project's Python,\n"
+        "  .venv/bin/python examples/mainframe/make_sample.py (after `make setup` or `make run`)"
+    ) from None
 
 HERE = Path(__file__).parent
 ITEMS = ["BOLT M6", "NUT M6", "WASHER 6MM", "HINGE STEEL", "DRAWER SLIDE", "SHELF BRACKET"]

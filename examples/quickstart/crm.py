@@ -1,14 +1,18 @@
 """A tiny stand-in CRM for the quickstart: accepts POST /api/orders with a bearer token, keeps
 each order once per Idempotency-Key, and appends it to crm-orders.jsonl.
 
-Run: python crm.py [--port 9100] [--token secret] [--fail-first N]
-(--fail-first answers 500 to the first N requests, to watch the hub retry.)
+Run: python crm.py [--port 9100] [--token secret] [--fail-first N] [--log FILE]
+(--fail-first answers 500 to the first N requests, to watch the hub retry.) The port and token
+default to $CRM_PORT and $CRM_TOKEN, else 9100 and quickstart-token; the log to crm-orders.jsonl
+beside this file, wherever it is started from. A port already taken exits with code 3.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -63,14 +67,16 @@ def make_handler(token: str, log: Path, fail_first: int) -> type[BaseHTTPRequest
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=9100)
-    parser.add_argument("--token", default="quickstart-token")
-    parser.add_argument("--log", type=Path, default=Path("crm-orders.jsonl"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CRM_PORT") or 9100))
+    parser.add_argument("--token", default=os.environ.get("CRM_TOKEN") or "quickstart-token")
+    parser.add_argument("--log", type=Path, default=Path(__file__).resolve().parent / "crm-orders.jsonl")
     parser.add_argument("--fail-first", type=int, default=0)
     args = parser.parse_args()
-    server = ThreadingHTTPServer(
-        ("127.0.0.1", args.port), make_handler(args.token, args.log, args.fail_first)
-    )
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args.token, args.log, args.fail_first))
+    except OSError as exc:
+        print(f"crm: cannot listen on 127.0.0.1:{args.port}: {exc.strerror} (set CRM_PORT or --port)", file=sys.stderr)
+        raise SystemExit(3) from None
     print(f"crm listening on http://127.0.0.1:{args.port}/api/orders, writing {args.log}", flush=True)
     server.serve_forever()
 

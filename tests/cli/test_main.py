@@ -42,7 +42,9 @@ def test_run_on_a_taken_port_exits_3_saying_so(tmp_path: Path) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        result = interlace("run", str(folder / "hub.yaml"), "--port", str(port), env={"CRM_TOKEN": "t"})
+        result = interlace(
+            "run", str(folder / "hub.yaml"), "--port", str(port), env={"CRM_TOKEN": "t", "CRM_PORT": "9100"}
+        )
     assert result.returncode == 3, result.stdout + result.stderr
     assert f"cannot listen on 127.0.0.1:{port}: the port is already in use" in result.stderr
 
@@ -77,3 +79,16 @@ def test_every_exit_code_the_cli_uses_is_in_the_docs() -> None:
     documented = set(map(int, re.findall(r"^\| `(\d+)` \|", (ROOT / "docs" / "configuration.md").read_text(), re.M)))
     assert used == {0, 1, 2, 3}
     assert used <= documented, used - documented
+
+
+def test_the_docs_call_the_command_where_make_puts_it() -> None:
+    """`make run` and `make setup` install `interlace` in .venv/bin, not on the PATH: a command
+    line in the docs that starts with a bare `interlace` or `python` fails for a newcomer."""
+    import re
+
+    bare = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for n, line in enumerate(page.read_text().splitlines(), 1):
+            if re.match(r"\s*\$ (interlace|python) ", line):
+                bare.append(f"{page.name}:{n}: {line.strip()}")
+    assert bare == []

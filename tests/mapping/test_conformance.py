@@ -29,7 +29,11 @@ TOTAL_CASES = 1686
 def _cases_dir() -> Path:
     cases_dir = conformance.find_cases_dir()
     if not (cases_dir / "groups").is_dir():
-        message = f"JSONata conformance cases not found in {cases_dir} (set INTERLACE_JSONATA_CASES)"
+        message = (
+            f"JSONata conformance cases not found in {cases_dir}: they are jsonata-js's test/test-suite "
+            "(groups/, datasets/), kept in ../shared/conformance/jsonata beside the checkout; "
+            "point INTERLACE_JSONATA_CASES at a copy elsewhere (docs/mapping.md, Conformance)"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)

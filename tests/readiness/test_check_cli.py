@@ -73,8 +73,7 @@ def test_quickstart_copy_is_ready_with_live_probes(tmp_path: Path) -> None:
     shutil.copytree(QUICKSTART, folder, ignore=shutil.ignore_patterns("*.db*", ".interlace", "crm-orders.jsonl"))
     config = folder / "hub.yaml"
     with closed_port() as port:  # not 9100: a quickstart may be running on this machine
-        config.write_text(config.read_text().replace("127.0.0.1:9100", f"127.0.0.1:{port}"))
-        result = interlace("check", str(config), "--format", "json", env={"CRM_TOKEN": "t"})
+        result = interlace("check", str(config), "--format", "json", env={"CRM_TOKEN": "t", "CRM_PORT": str(port)})
     kinds = {f["kind"] for f in json.loads(result.stdout)["findings"]}
     # the stand-in CRM is not running: the live probe says so, and nothing else is wrong
     assert kinds == {"system-unreachable"}
