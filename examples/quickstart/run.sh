@@ -7,6 +7,10 @@ export CRM_TOKEN="${CRM_TOKEN:-quickstart-token}"
 export CRM_PORT="${CRM_PORT:-9100}"
 INTERLACE_PORT="${INTERLACE_PORT:-8080}"
 mkdir -p .interlace
+if (exec 3<>"/dev/tcp/127.0.0.1/$CRM_PORT") 2>/dev/null; then
+  echo "quickstart: port $CRM_PORT is taken (another quickstart?): set CRM_PORT to another port" >&2
+  exit 3
+fi
 python crm.py --port "$CRM_PORT" --token "$CRM_TOKEN" &
 crm=$!
 echo "$crm" > .interlace/crm.pid
@@ -37,4 +41,9 @@ Then look:
   .venv/bin/interlace dlq list examples/quickstart/hub.yaml     # exceptions, by owner
 
 TXT
-interlace run hub.yaml --port "$INTERLACE_PORT"
+status=0
+interlace run hub.yaml --port "$INTERLACE_PORT" || status=$?
+if [ "$status" = 3 ]; then
+  echo "quickstart: set INTERLACE_PORT to another port" >&2
+fi
+exit "$status"

@@ -4,7 +4,7 @@ a copy of the repository root, on free ports chosen through INTERLACE_PORT and C
 README says. Step 4 stops the CRM that `make run` started, watches the order get parked, brings
 the CRM back with the README's own command and retries the exception.
 
-`make run` itself is run as its recipe (`PATH=.venv/bin:$PATH bash examples/quickstart/run.sh`):
+`make run` itself is run as its recipe (`PATH="$PWD/.venv/bin:$PATH" bash examples/quickstart/run.sh`):
 the copy shares this checkout's virtualenv, which `make` must not reinstall from the copy.
 """
 
@@ -128,7 +128,7 @@ def test_the_readme_tour_runs_as_written(tour: Tour) -> None:
     steps = tour_steps(readme)
     assert {1, 2, 3, 4} <= set(steps), steps
 
-    tour.background("PATH=.venv/bin:$PATH bash examples/quickstart/run.sh")  # what `make run` runs
+    tour.background('PATH="$PWD/.venv/bin:$PATH" bash examples/quickstart/run.sh')  # what `make run` runs
     tour.wait_port("CRM_PORT")
     tour.wait_port("INTERLACE_PORT")
 
