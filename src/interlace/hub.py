@@ -218,9 +218,14 @@ class Supervisor:
         servers = [  # log_config=None: uvicorn's lines go through the hub's (redacting) log handler
             uvicorn.Server(
                 uvicorn.Config(  # RequestLog: one debug line per request, in the process's log format
-                    RequestLog(app), host=h, port=p, log_level="warning", lifespan="off", access_log=False,
+                    RequestLog(app),
+                    host=h,
+                    port=p,
+                    log_level="warning",
+                    lifespan="off",
+                    access_log=False,
                     log_config=None,
-                )  # fmt: skip
+                )
             )
             for app, h, p in listeners
         ]

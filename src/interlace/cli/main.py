@@ -162,8 +162,8 @@ def run(
             path = getattr(connector, "path", None)
             if connector.name == "webhook" and path:
                 events = [f.trigger.event for f in cfg.flows.values() if f.trigger.system == name]
-                urls = [f"{hooks_base}{path.rstrip('/')}/{e}" for e in dict.fromkeys(events) if e] or [f"{hooks_base}{path}"]
-                for url in urls:
+                urls = [f"{hooks_base}{path.rstrip('/')}/{e}" for e in dict.fromkeys(events) if e]
+                for url in urls or [f"{hooks_base}{path}"]:
                     out.print(f"  webhook {name}: POST {url}", highlight=False)
         out.print(f"  flows: {', '.join(cfg.flows)}")
         out.print("  health: GET /health   metrics: GET /metrics   Ctrl-C stops", highlight=False)

@@ -121,7 +121,8 @@ def setup(
         handler.addFilter(_Redact(redact))
     root.addHandler(handler)
     root.setLevel(level.upper())
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request of every client: too many
+    for chatty in ("httpx", "httpcore"):  # a line per request (per connection step) of every client: too many
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     logging.getLogger("asyncio").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # uvicorn's lines in the same shape
         uvicorn_log = logging.getLogger(name)

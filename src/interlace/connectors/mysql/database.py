@@ -158,7 +158,7 @@ class MysqlDatabase(Database):
         return Table(name, columns, pk)
 
     async def tables(self) -> list[Table]:
-        return [await self.table(r["name"]) for r in await self.fetch(_TABLES)]
+        return await self.described([r["name"] for r in await self.fetch(_TABLES)])
 
     def is_database_error(self, exc: BaseException) -> bool:
         return isinstance(exc, aiomysql.MySQLError | OSError)

@@ -151,7 +151,7 @@ class PostgresDatabase(Database):
         return Table(name, columns, pk)
 
     async def tables(self) -> list[Table]:
-        return [await self.table(r["name"]) for r in await self.fetch(_TABLES)]
+        return await self.described([r["name"] for r in await self.fetch(_TABLES)])
 
     async def lock_for_ddl(self, tx: Tx) -> None:
         assert isinstance(tx, PgTx)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from interlace.connectors.sql.identifiers import quote
 from interlace.connectors.sql.schema import Table
+from interlace.errors import ConnectorError
 
 Row = dict[str, Any]
 
@@ -90,6 +91,17 @@ class Database(ABC):
     @abstractmethod
     async def tables(self) -> list[Table]:
         """Every user table (not Interlace's own `_interlace_*` tables)."""
+
+    async def described(self, names: Sequence[str]) -> list[Table]:
+        """`table()` of each name listed, leaving out a table dropped since it was listed (on a
+        server others use, listing and describing are not one snapshot)."""
+        found = []
+        for name in names:
+            try:
+                found.append(await self.table(name))
+            except ConnectorError:
+                continue
+        return found
 
     @abstractmethod
     def is_retryable(self, exc: BaseException) -> bool:
