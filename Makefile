@@ -48,7 +48,10 @@ test-long: $(DEV) lint typecheck
 
 bench: $(DEV)
 	$(BIN)/pip install -q -e '.[dev,bench]'
-	$(BIN)/python benchmarks/bench_webhook.py
+	@command -v wrk >/dev/null 2>&1 || { echo "bench needs wrk (Debian: apt-get install wrk) and npm for Node-RED"; exit 1; }
+	$(BIN)/python benchmarks/bench_webhook.py --write
+	$(BIN)/python benchmarks/bench_engine.py --write
+	$(BIN)/python benchmarks/bench_overload.py --write
 	$(BIN)/python benchmarks/bench_mapping.py
 	$(BIN)/python benchmarks/bench_files.py
 	$(BIN)/python benchmarks/bench_databases.py --rows 100000

@@ -1,33 +1,43 @@
-"""Benchmark: webhook -> map -> SQLite upsert, durable (fsync per group commit), through a real
-`interlace run` process; side by side in the same run with a hand-written point-to-point endpoint
-doing the same work (baseline_webhook_app.py: map + upsert + fsync per request).
+"""Benchmark 1: webhook -> map -> SQLite upsert, durable, beside Node-RED 4 and a non-durable floor.
 
-Reports, at each client concurrency: messages/s acknowledged, p50/p99 ack latency, and for the hub
-the end-to-end rate (until the last row is in the sink). Ratios are hub / baseline.
+Contenders, each a server process loaded in turn by the same wrk (one thread, keep-alive, a unique
+order per request), in interleaved rounds (A, B, C, A, B, C, ...):
+- Interlace, `interlace run` (one process) and `interlace run --processes 2`: answers 202 only once
+  the order is committed (fsync) in its SQLite queue, then maps it and upserts it into an SQLite
+  table, effectively once;
+- Node-RED 4 (the peer): http in -> function (the same mapping in JavaScript) -> http response;
+  it persists nothing;
+- the floor: Starlette + uvicorn + uvloop + httptools with the same JSONata mapping, persisting
+  nothing.
+Per contender and concurrency: 2xx requests/s, p50, p99, CPU per request (user + system of the
+server's process tree over the run), RSS. Ratios are per round, the median of the rounds reported.
+Then a sustained run (Interlace, c=50, 30 s): acknowledged/s against delivered/s (rows in the sink).
 
-    .venv/bin/python benchmarks/bench_webhook.py [--messages 3000] [--concurrency 10 50]
+    .venv/bin/python benchmarks/bench_webhook.py [--rounds 3] [--seconds 8] [--sustain 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
+import re
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
+from common import HERE, cpu_seconds, free_port, machine, rss_mb, wait_http, write_section, wrk
+from nodered import NodeRed
 
+BIN = Path(sys.executable).parent
 CONFIG = """
-hub: {{name: bench, port: {port}, workers: 64, trace: false}}
+hub: {{name: bench, port: {port}, trace: false}}
 owners: {{ops: {{email: ops@example.test}}}}
 systems:
   shop: {{connector: webhook}}
@@ -42,142 +52,219 @@ flows:
 """
 
 
-def free_port() -> int:
-    import socket
+@dataclass
+class Contender:
+    name: str
+    kind: str
+    start: Callable[[], tuple[int, int]]  # -> (pid, port)
+    stop: Callable[[], None]
+    pid: int = 0
+    port: int = 0
+    runs: dict[int, list[tuple[float, float, float, float, float]]] = field(default_factory=dict)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+def interlace(work: Path, processes: int) -> Contender:
+    state: dict[str, subprocess.Popen[bytes]] = {}
+    folder = work / f"interlace-{processes}"
+    folder.mkdir()
+    schema = folder / "schema.sql"
+    schema.write_text("CREATE TABLE IF NOT EXISTS orders (order_no TEXT PRIMARY KEY, email TEXT, total NUMERIC);")
+
+    def start() -> tuple[int, int]:
+        port = free_port()
+        (folder / "hub.yaml").write_text(CONFIG.format(port=port, db=folder / "erp.db", schema=schema))
+        cmd = [str(BIN / "interlace"), "run", str(folder / "hub.yaml"), "--log-level", "warning"]
+        proc = subprocess.Popen([*cmd, "--processes", str(processes)], cwd=folder, stdout=subprocess.DEVNULL)
+        state["proc"] = proc
+        wait_http(f"http://127.0.0.1:{port}/health", proc)
+        return proc.pid, port
+
+    def stop() -> None:
+        proc = state.pop("proc")
+        proc.terminate()
+        proc.wait(timeout=60)
+
+    label = "Interlace" if processes == 1 else f"Interlace --processes {processes}"
+    return Contender(label, "durable hub", start, stop)
 
 
-def order(i: int, run: str) -> dict[str, object]:
-    return {
-        "id": f"{run}-{i}",
-        "customer": {"email": f"c{i}@example.test", "name": "Customer"},
-        "lines": [{"sku": f"S{j}", "qty": j + 1, "price": 2.5} for j in range(3)],
+def nodered() -> Contender:
+    red = NodeRed("webhook-flows.json")
+
+    def start() -> tuple[int, int]:
+        red.port = free_port()
+        red.start()
+        return red.pid, red.port
+
+    return Contender("Node-RED 4", "peer", start, red.stop)
+
+
+def floor() -> Contender:
+    state: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start() -> tuple[int, int]:
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, str(HERE / "floor_webhook_app.py"), str(port)])
+        state["proc"] = proc
+        wait_http(f"http://127.0.0.1:{port}/", proc)
+        return proc.pid, port
+
+    def stop() -> None:
+        proc = state.pop("proc")
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    return Contender("floor (Starlette+uvloop, no persistence)", "floor", start, stop)
+
+
+def measure(c: Contender, connections: int, seconds: float, tag: str) -> tuple[float, float, float, float, float]:
+    wrk(c.port, connections=connections, seconds=1, tag=tag + "w")  # warm up
+    cpu0 = cpu_seconds(c.pid)
+    r = wrk(c.port, connections=connections, seconds=seconds, tag=tag)
+    cpu = cpu_seconds(c.pid) - cpu0
+    return r.ok_per_s, r.p50_ms, r.p99_ms, cpu / max(r.ok, 1) * 1000, rss_mb(c.pid)
+
+
+def sustained(work: Path, seconds: int) -> tuple[list[str], dict[str, float]]:
+    """Interlace (--processes 2) at c=50 for `seconds`: acked vs delivered, backlog each second."""
+    (work / "sustain").mkdir()
+    c = interlace(work / "sustain", 2)
+    c.pid, c.port = c.start()
+    db = work / "sustain" / "interlace-2" / "erp.db"
+    try:
+        wrk(c.port, connections=50, seconds=2, tag="sw")
+        time.sleep(2)
+        rows0 = _rows(db)
+        proc = subprocess.Popen(
+            ["wrk", "-t1", "-c50", f"-d{seconds}s", "-s", str(HERE / "wrk_orders.lua"), f"http://127.0.0.1:{c.port}",
+             "--", "sustain"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        samples = []
+        started = time.monotonic()
+        while proc.poll() is None:
+            time.sleep(1)
+            pending = httpx.get(f"http://127.0.0.1:{c.port}/health", timeout=10).json()["pending"]
+            samples.append((time.monotonic() - started, _rows(db) - rows0, pending))
+        out = proc.stdout.read() if proc.stdout else ""
+        elapsed = time.monotonic() - started
+        delivered = _rows(db) - rows0
+        total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        acked = total - (int(bad.group(1)) if bad else 0)
+    finally:
+        c.stop()
+    lines = [f"| {t:.0f} s | {d:,} | {p:,} |" for t, d, p in samples]
+    backlog = [p for _, _, p in samples]
+    third = max(1, len(backlog) // 3)
+    return lines, {
+        "acked_per_s": acked / seconds,
+        "delivered_per_s": delivered / elapsed,
+        "backlog_max": max(backlog),
+        "backlog_first_third": statistics.mean(backlog[:third]),
+        "backlog_last_third": statistics.mean(backlog[-third:]),
+        "refused": total - acked,
     }
 
 
-async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, body: bytes) -> int:
-    writer.write(
-        f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    await reader.readexactly(length)
-    return status
-
-
-async def load(port: int, path: str, messages: int, concurrency: int, run: str) -> tuple[float, list[float]]:
-    """`concurrency` keep-alive clients POST `messages` orders in all. A raw HTTP/1.1 client, so that
-    the load generator costs little CPU next to the servers it measures."""
-    latencies: list[float] = []
-    counter = iter(range(messages))
-
-    async def one_client() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+def _rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db, timeout=30) as conn:
         try:
-            for i in counter:
-                body = json.dumps(order(i, run)).encode()
-                started = time.perf_counter()
-                status = await _post(reader, writer, path, body)
-                latencies.append(time.perf_counter() - started)
-                if status != 202:
-                    raise RuntimeError(f"{path} answered {status}")
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(one_client() for _ in range(concurrency)))
-    return time.perf_counter() - started, latencies
-
-
-def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read().decode() if proc.stdout else ''}")
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise TimeoutError(url)
-
-
-def count_rows(db: Path, run: str) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT count(*) FROM orders WHERE order_no LIKE ?", (f"{run}-%",)).fetchone()[0])
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
+            return int(conn.execute("SELECT count(*) FROM orders").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--sustain", type=int, default=30, help="seconds of the sustained run (0: skip)")
+    parser.add_argument("--no-nodered", action="store_true", help="leave Node-RED out (no npm here)")
+    parser.add_argument("--write", action="store_true", help="write the tables into docs/performance.md")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="interlace-bench-"))
-    schema = work / "schema.sql"
-    schema.write_text("CREATE TABLE IF NOT EXISTS orders (order_no TEXT PRIMARY KEY, email TEXT, total NUMERIC);")
-
-    hub_port, base_port = free_port(), free_port()
-    hub_db, base_db = work / "hub-erp.db", work / "baseline.db"
-    (work / "hub.yaml").write_text(CONFIG.format(port=hub_port, db=hub_db, schema=schema))
-    hub = subprocess.Popen(
-        [str(BIN / "interlace"), "run", str(work / "hub.yaml"), "--log-level", "warning"],
-        cwd=work,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = subprocess.Popen(
-        [sys.executable, str(HERE / "baseline_webhook_app.py"), str(base_db), str(base_port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    work = Path(tempfile.mkdtemp(prefix="interlace-bench-webhook-"))
+    contenders = [interlace(work, 1), interlace(work, 2)]
+    if not args.no_nodered:
+        contenders.append(nodered())
+    contenders.append(floor())
+    where = machine()
+    print(f"{where}; {args.rounds} rounds of {args.seconds:.0f} s per contender and concurrency\n", flush=True)
     try:
-        wait_up(f"http://127.0.0.1:{hub_port}/health", hub)
-        wait_up(f"http://127.0.0.1:{base_port}/", base)
-        print(f"{args.messages} orders per run; durable (synchronous=FULL) on both sides\n")
-        header = ("clients", "system", "acked msg/s", "p50 ms", "p99 ms", "end-to-end msg/s")
-        print("{:>7} | {:<10} | {:>11} | {:>7} | {:>7} | {:>16}".format(*header))
-        print("-" * 75)
-        for c in args.concurrency:
-            run = f"c{c}-{time.time_ns()}"
-            asyncio.run(load(hub_port, "/hooks/shop", 200, c, run + "w"))  # warm up
-            started = time.perf_counter()
-            elapsed, lat = asyncio.run(load(hub_port, "/hooks/shop", args.messages, c, run))
-            while count_rows(hub_db, run) < args.messages:
-                time.sleep(0.01)
-            e2e = time.perf_counter() - started
-            hub_rate = args.messages / elapsed
-            print(
-                f"{c:>7} | {'interlace':<10} | {hub_rate:>11.0f} | {pct(lat, 50):>7.1f} | {pct(lat, 99):>7.1f} |"
-                f" {args.messages / e2e:>16.0f}"
-            )
-            asyncio.run(load(base_port, "/hooks/shop", 200, c, run + "w"))
-            b_elapsed, b_lat = asyncio.run(load(base_port, "/hooks/shop", args.messages, c, run))
-            base_rate = args.messages / b_elapsed
-            print(
-                f"{c:>7} | {'baseline':<10} | {base_rate:>11.0f} | {pct(b_lat, 50):>7.1f} | {pct(b_lat, 99):>7.1f} |"
-                f" {base_rate:>16.0f}"
-            )
-            print(
-                f"{c:>7} | {'ratio':<10} | {hub_rate / base_rate:>10.2f}x | "
-                f"{pct(lat, 50) / pct(b_lat, 50):>6.2f}x | {pct(lat, 99) / pct(b_lat, 99):>6.2f}x |"
-                f" {(args.messages / e2e) / base_rate:>15.2f}x"
-            )
+        for c in contenders:
+            c.pid, c.port = c.start()
+        for r in range(args.rounds):
+            for conns in args.concurrency:
+                order = contenders[r % len(contenders) :] + contenders[: r % len(contenders)]
+                for c in order:
+                    got = measure(c, conns, args.seconds, f"r{r}c{conns}")
+                    c.runs.setdefault(conns, []).append(got)
+                    print(f"round {r + 1} c={conns:<3} {c.name:<42} {got[0]:>8,.0f} req/s  p50 {got[1]:6.1f} ms"
+                          f"  p99 {got[2]:6.1f} ms  {got[3]:.3f} ms CPU/req  {got[4]:.0f} MB", flush=True)  # fmt: skip
     finally:
-        for p in (hub, base):
-            p.terminate()
-            p.wait(timeout=20)
+        for c in contenders:
+            try:
+                c.stop()
+            except Exception as exc:  # a contender that died is reported by its numbers
+                print(f"stopping {c.name}: {exc}")
+    text = [
+        "## Webhook -> map -> SQLite upsert, beside Node-RED 4",
+        "`.venv/bin/python benchmarks/bench_webhook.py --write` (wrk, one thread, keep-alive, a unique order per"
+        f" request; {args.rounds} interleaved rounds of {args.seconds:.0f} s; {where}).",
+        "",
+        "Interlace answers 202 only after the order is committed (fsync) in its queue, then maps and"
+        " upserts it into an SQLite table. Node-RED 4 (the peer) runs the same mapping in a function"
+        " node and persists nothing; the floor (Starlette + uvicorn + uvloop + httptools, the same"
+        " JSONata mapping) persists nothing either. CPU per request counts the server's whole process"
+        " tree (both processes with `--processes 2`).",
+        "",
+        "| clients | contender | 2xx req/s | p50 | p99 | CPU per request | RSS |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for conns in args.concurrency:
+        for c in contenders:
+            runs = c.runs.get(conns, [])
+            if not runs:
+                continue
+            med = [statistics.median(x[i] for x in runs) for i in range(5)]
+            text.append(f"| {conns} | {c.name} | {med[0]:,.0f} | {med[1]:.1f} ms | {med[2]:.1f} ms | {med[3]:.3f} ms"
+                        f" | {med[4]:.0f} MB |")  # fmt: skip
+    text += ["", "Ratios, per round (median in bold):", "", "| clients | ratio | rounds | median |"]
+    text.append("|---:|---|---|---:|")
+    base = {c.name: c for c in contenders}
+    for conns in args.concurrency:
+        for hub in contenders[:2]:
+            for other in contenders[2:]:
+                for label, i in (("req/s", 0), ("p99", 2), ("CPU per request", 3)):
+                    pairs = zip(hub.runs[conns], base[other.name].runs[conns], strict=True)
+                    rounds = [h[i] / o[i] for h, o in pairs]
+                    each = ", ".join(f"{x:.2f}" for x in rounds)
+                    text.append(f"| {conns} | {hub.name} / {other.name}: {label} | {each} |"
+                                f" **{statistics.median(rounds):.2f}x** |")  # fmt: skip
+    for line in text:
+        print(line)
+    if args.sustain:
+        samples, s = sustained(work, args.sustain)
+        sus = [
+            "",
+            f"Sustained: Interlace `--processes 2`, 50 clients for {args.sustain} s: **{s['acked_per_s']:,.0f}"
+            f" acknowledged/s, {s['delivered_per_s']:,.0f} delivered/s"
+            f" ({s['delivered_per_s'] / s['acked_per_s']:.2f}x)**; backlog (undelivered work items) at most"
+            f" {s['backlog_max']:,}, {s['backlog_first_third']:,.0f} on average in the first third of the run and"
+            f" {s['backlog_last_third']:,.0f} in the last; {s['refused']:,} requests refused with 429.",
+            "",
+            "| time | delivered | backlog |",
+            "|---:|---:|---:|",
+            *samples,
+        ]
+        for line in sus:
+            print(line)
+        text += sus
+    if args.write:
+        write_section("webhook", "\n".join(text))
 
 
 if __name__ == "__main__":

@@ -92,6 +92,39 @@ def interlace(
     return result
 
 
+class Receiver:
+    """tests/receiver.py as a real process: a (slow) system that records what it receives."""
+
+    def __init__(self, folder: Path, delay: float = 0.0) -> None:
+        self.db = folder / "received.db"
+        self.port = free_port()
+        self.delay = delay
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Receiver:
+        script = Path(__file__).resolve().parent / "receiver.py"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), "--port", str(self.port), "--db", str(self.db), "--delay", str(self.delay)]
+        )
+        wait_http(f"http://127.0.0.1:{self.port}/", proc=self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def received(self) -> list[tuple[str, str]]:
+        """(Idempotency-Key, order id) of every request that arrived, in order."""
+        import sqlite3
+
+        if not self.db.exists():
+            return []
+        with sqlite3.connect(self.db, timeout=30) as conn:
+            return conn.execute("SELECT key, order_id FROM received ORDER BY rowid").fetchall()
+
+
 class Crm:
     """The quickstart's stand-in CRM, run as a real process."""
 
@@ -136,11 +169,13 @@ class Crm:
 
 
 class HubProcess:
-    """`interlace run CONFIG` as a real process."""
+    """`interlace run CONFIG` as a real process (with `processes` > 1: the first process and its
+    helpers, which die with it)."""
 
-    def __init__(self, config: Path, port: int) -> None:
+    def __init__(self, config: Path, port: int, processes: int = 1) -> None:
         self.config = config
         self.port = port
+        self.processes = processes
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -151,8 +186,9 @@ class HubProcess:
         """Start the hub and wait for its /health. A port taken meanwhile (exit code 3: the port
         was free when the test picked it) moves the hub to another free port: see `url`."""
         for _ in range(5):
+            cmd = [str(BIN / "interlace"), "run", str(self.config), "--port", str(self.port), "--log-level", "warning"]
             self.proc = subprocess.Popen(
-                [str(BIN / "interlace"), "run", str(self.config), "--port", str(self.port), "--log-level", "warning"],
+                [*cmd, "--processes", str(self.processes)],
                 cwd=self.config.parent,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -167,10 +203,20 @@ class HubProcess:
         raise RuntimeError("no free port for the hub after 5 tries")
 
     def kill(self) -> None:
+        """kill -9 of the (first) process; returns once nothing listens on the port any more
+        (helpers of `--processes N` are killed by the kernel when it dies)."""
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                except OSError:
+                    return
+                time.sleep(0.05)
+            raise AssertionError(f"something still listens on port {self.port} after the hub was killed")
 
     def stop(self) -> str:
         out = ""

@@ -104,3 +104,24 @@ class ParseError(InterlaceError):
             parts.append(f"field {self.field}")
         where = ", ".join(parts)
         return f"{where}: {self.reason}" if where else self.reason
+
+
+class Backpressure(InterlaceError):
+    """A flow holds as many undelivered work items as its bound allows: the sender must wait
+    (a webhook answers 429 with Retry-After; a poller pauses). Nothing was stored."""
+
+    def __init__(self, flow: str, pending: int, bound: int, retry_after: float = 1.0) -> None:
+        super().__init__(f"flow {flow!r} has {pending} undelivered work items (bound {bound}): try again later")
+        self.flow = flow
+        self.pending = pending
+        self.bound = bound
+        self.retry_after = retry_after
+
+
+class IdempotencyConflict(InterlaceError):
+    """An idempotency key seen before arrived with a different body."""
+
+    def __init__(self, key: str, message_id: str) -> None:
+        super().__init__(f"idempotency key {key!r} was used before with another body (message {message_id})")
+        self.key = key
+        self.message_id = message_id

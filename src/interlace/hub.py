@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from interlace.backends import open_backend
 from interlace.backends.base import Backend
@@ -16,6 +18,7 @@ from interlace.connectors import registry
 from interlace.connectors.base import Connector
 from interlace.engine.flows import CompiledFlow, Delivery
 from interlace.engine.ingress import HubIngress
+from interlace.engine.processes import Helpers
 from interlace.engine.retry import backoff
 from interlace.engine.schedule import run_schedule
 from interlace.engine.steps import build_step
@@ -26,6 +29,7 @@ from interlace.options import parse_duration
 from interlace.web.app import build_webhook_app
 
 log = logging.getLogger("interlace.hub")
+T = TypeVar("T")
 
 SOURCE_RESTART = (1.0, 30.0)
 """A failed source is restarted after the first wait, doubled each failure in a row up to the
@@ -56,7 +60,11 @@ class Hub:
             ]
             self.flows[name] = CompiledFlow(name, flow, steps, deliveries)
         self.flows.update(compile_entity_flows(loaded, self.connectors, self.backend))
-        self.ingress = HubIngress(self.backend, self.flows, trace=cfg.hub.trace)
+        bounds = {
+            name: (cfg.flows[name].max_pending if name in cfg.flows else None) or cfg.hub.max_pending
+            for name in self.flows
+        }
+        self.ingress = HubIngress(self.backend, self.flows, trace=cfg.hub.trace, bounds=bounds)
         limits = {name: asyncio.Semaphore(s.concurrency) for name, s in cfg.systems.items()}
         self.worker = Worker(
             self.backend,
@@ -67,6 +75,7 @@ class Hub:
             poll=parse_duration(cfg.hub.poll),
             trace=cfg.hub.trace,
         )
+        self.worker.on_settled = self.ingress.progress.set
         self._tasks: list[asyncio.Task[Any]] = []
         self._sleep = asyncio.sleep
         self._clock = time.monotonic
@@ -163,6 +172,7 @@ class Supervisor:
         self.reload_enabled = reload
         self.check_every = check_every
         self.reloads = 0
+        self.sources = True
         self._dispatch: _Dispatch | None = None
         self._webhooks: _Dispatch | None = None  # the partners' listener, with `hub.webhooks`
 
@@ -186,7 +196,7 @@ class Supervisor:
             log.error("config change refused: hub.webhooks changed; restart the hub to move the listener")
             return False
         await self.hub.stop(close_backend=False)
-        await new.start(open_backend=False)
+        await new.start(open_backend=False, sources=self.sources)
         self.hub = new
         if self._dispatch is not None:
             self._dispatch.app = new.app()
@@ -205,11 +215,25 @@ class Supervisor:
                 seen = stamp
                 await self.reload()
 
-    async def serve(self, *, host: str | None = None, port: int | None = None, ready: Any = None) -> None:
+    async def serve(
+        self,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        ready: Any = None,
+        sockets: list[socket.socket] | None = None,
+        sources: bool = True,
+        helpers: Helpers | None = None,
+    ) -> None:
+        """Serve until stopped: the main listener, and the webhooks' own when `hub.webhooks` is
+        set. `sockets`: already bound sockets for them, in that order (shared by the processes of
+        `--processes N`, see engine/processes.py). `sources` False: a helper process, which runs
+        webhooks and workers but leaves pollers and schedules to the first process."""
         import uvicorn
 
         settings = self.hub.settings
-        await self.hub.start()
+        self.sources = sources
+        await self.hub.start(sources=sources)
         self._dispatch = _Dispatch(self.hub.app())
         listeners = [(self._dispatch, host or settings.host, port if port is not None else settings.port)]
         if settings.webhooks is not None:
@@ -229,23 +253,40 @@ class Supervisor:
             )
             for app, h, p in listeners
         ]
-        helpers: list[asyncio.Task[Any]] = []
+        tasks: list[asyncio.Task[Any]] = []
         if ready is not None:
-            helpers.append(asyncio.create_task(_announce(servers, ready)))
+            tasks.append(asyncio.create_task(_announce(servers, ready)))
         if self.reload_enabled:
-            helpers.append(asyncio.create_task(self._watch(), name="config-watch"))
-        running = [asyncio.create_task(server.serve()) for server in servers]
+            tasks.append(asyncio.create_task(self._watch(), name="config-watch"))
+        if helpers is not None:
+            helpers.start()
+            tasks.append(asyncio.create_task(helpers.watch(), name="helper-processes"))
+        running = [
+            asyncio.create_task(server.serve(sockets=[sockets[i]] if sockets else None))
+            for i, server in enumerate(servers)
+        ]
         try:
             await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for server in servers:  # one stopped (a signal, a port in use): stop the other too
                 server.should_exit = True
             await asyncio.gather(*running, return_exceptions=True)
-            for task in helpers:
+            for task in tasks:
                 task.cancel()
+            if helpers is not None:
+                await asyncio.to_thread(helpers.stop)
             await self.hub.stop()
         for task in running:
             task.result()  # a listener that failed fails the command
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run the hub's main coroutine on uvloop (libuv's event loop: about twice the requests per
+    second of asyncio's own loop for the same app on this kind of work)."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 async def _announce(servers: list[Any], ready: Any) -> None:

@@ -10,7 +10,7 @@ promises plugs in behind this interface; the contract tests in tests/backends ru
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,6 +32,11 @@ class NewWork:
     position: int = 0
     available_at: float = 0.0
     idempotency_key: str | None = None
+    attempts: int = 0
+    """Earlier failed tries at this position (a delivery tried on the way and due for a retry)."""
+    fingerprint: str | None = None
+    """A digest of what arrived under `idempotency_key`: the same key with another fingerprint is
+    refused (`IdempotencyConflict`) instead of being answered with the first message."""
 
 
 @dataclass
@@ -192,6 +197,10 @@ class FlowCounts:
 class Backend(ABC):
     """The store and the queue. Implementations: `sqlite.py` (embedded default)."""
 
+    backlog_seen: dict[str, int]
+    """Each flow's backlog as this process's last enqueue into it found it (read without a trip
+    to the store; flow control paces a source by it)."""
+
     @abstractmethod
     async def open(self) -> None: ...
 
@@ -205,10 +214,14 @@ class Backend(ABC):
         *,
         cursor: tuple[str, JSON] | None = None,
         traces: Sequence[TraceEntry] = (),
+        bounds: Mapping[str, int] | None = None,
     ) -> list[str]:
         """Durably store new messages (and a source cursor) in one transaction. Returns each
         message's id; for an idempotency key seen before, the id of the earlier message (and
-        nothing is enqueued again)."""
+        nothing is enqueued again), or `IdempotencyConflict` when the key came with another
+        fingerprint. With `bounds` (flow -> most undelivered work items), `Backpressure` is
+        raised and nothing stored when the new messages would take a flow past its bound; the
+        check is made inside the transaction, so it holds across processes sharing the store."""
 
     @abstractmethod
     async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
@@ -252,6 +265,11 @@ class Backend(ABC):
     @abstractmethod
     async def pending(self) -> int:
         """Work items not yet settled."""
+
+    @abstractmethod
+    async def backlog(self) -> dict[str, int]:
+        """Work items not yet settled, per flow (flows with none are left out). Read without
+        waiting for writers: flow control asks often."""
 
     # -- golden records (entities in integrate mode) ------------------------------------
     @abstractmethod

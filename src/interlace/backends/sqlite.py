@@ -10,13 +10,15 @@ simply becomes due again.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import queue
 import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +36,7 @@ from interlace.backends.base import (
     TraceEntry,
     WorkItem,
 )
+from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
 from interlace.types import JSON
 
@@ -114,7 +117,49 @@ CREATE TABLE IF NOT EXISTS golden_held (exception_id INTEGER PRIMARY KEY, entity
 CREATE INDEX IF NOT EXISTS golden_held_key ON golden_held (entity, key);
 """
 
+MIGRATIONS: list[str] = [
+    SCHEMA,  # version 1: the store as first released
+    # version 2: a fingerprint of the body beside each idempotency key (a key reused with another
+    # body is refused, not silently answered with the first message); each flow's backlog kept
+    # by triggers, so that flow control reads one row instead of counting the queue
+    """
+    ALTER TABLE idempotency ADD COLUMN fingerprint TEXT;
+    CREATE TABLE backlog (flow TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO backlog (flow, n) SELECT flow, count(*) FROM work GROUP BY flow;
+    CREATE TRIGGER work_added AFTER INSERT ON work BEGIN
+        INSERT INTO backlog (flow, n) VALUES (new.flow, 1) ON CONFLICT (flow) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER work_removed AFTER DELETE ON work BEGIN
+        UPDATE backlog SET n = n - 1 WHERE flow = old.flow;
+    END;
+    """,
+]
+"""The store's schema, one entry per version; `PRAGMA user_version` says which ran. A store is
+brought up to date when it opens, each step in its own transaction; a store written by a newer
+Interlace is refused rather than guessed at."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
 _MAX_GROUP = 1000
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the store at `path` up to SCHEMA_VERSION, one transaction per step."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0 and conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'work'").fetchone():
+        version = 1  # a store from before versions were recorded: it has the first schema
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"{path}: the store is at schema version {version}, newer than this Interlace knows"
+            f" ({SCHEMA_VERSION}); run the Interlace that wrote it, or a newer one"
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        try:  # the connection is in autocommit mode: executescript adds no COMMIT of its own
+            conn.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[number - 1]}; PRAGMA user_version = {number}; COMMIT;")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 def _dump(value: JSON) -> str | None:
@@ -152,10 +197,14 @@ class SqliteBackend(Backend):
         self.path = path
         self.durable = durable
         self.on_new_work: Callable[[], None] | None = None
-        self._queue: queue.SimpleQueue[tuple[Op, asyncio.Future[Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Op, asyncio.Future[Any], bool] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = False
+        self._reader: sqlite3.Connection | None = None
+        self.backlog_seen = {}
+        self._reader_lock = threading.Lock()
+        self._sync = "FULL" if durable == "full" else "NORMAL"
 
     # -- the writer thread -------------------------------------------------------------
     async def open(self) -> None:
@@ -170,7 +219,7 @@ class SqliteBackend(Backend):
     def _create_schema(self) -> None:
         conn = self._connect()
         try:
-            conn.executescript(SCHEMA)
+            migrate(conn, self.path)
         finally:
             conn.close()
 
@@ -179,6 +228,9 @@ class SqliteBackend(Backend):
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -189,6 +241,11 @@ class SqliteBackend(Backend):
 
     def _writer(self) -> None:
         conn = self._connect()
+        self._sync = "FULL" if self.durable == "full" else "NORMAL"
+        # Writers of several processes (`run --processes N`, a CLI retry beside a running hub)
+        # queue on a file lock, woken the moment it is free; SQLite's own busy handler would
+        # sleep and poll, up to 100 ms at a time, which is what a p99 latency shows first.
+        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             while True:
                 first = self._queue.get()
@@ -210,13 +267,24 @@ class SqliteBackend(Backend):
                     return
         finally:
             conn.close()
+            os.close(self._lock_fd)
 
-    def _run_group(self, conn: sqlite3.Connection, group: list[tuple[Op, asyncio.Future[Any]]]) -> None:
+    def _run_group(self, conn: sqlite3.Connection, group: list[tuple[Op, asyncio.Future[Any], bool]]) -> None:
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         self._wake = False
+        # Only what a sender was told is stored must reach the disk before the commit returns
+        # (new messages, an owner's retry): a lease or a settle lost to a power cut is simply
+        # run again, and WAL frames are synced in order, so a later durable commit carries the
+        # earlier ones with it. A process crash loses no committed transaction either way.
+        durable = self.durable == "full" and any(d for _, _, d in group)
+        level = "FULL" if durable else "NORMAL"
+        if level != self._sync:
+            conn.execute(f"PRAGMA synchronous={level}")
+            self._sync = level
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for op, fut in group:
+            for op, fut, _ in group:
                 conn.execute("SAVEPOINT op")
                 try:
                     value = op(conn)
@@ -230,8 +298,10 @@ class SqliteBackend(Backend):
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            results = [(fut, None, exc) for _, fut in group]
+            results = [(fut, None, exc) for _, fut, _ in group]
             self._wake = False
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._resolve, results, self._wake)
 
@@ -248,24 +318,33 @@ class SqliteBackend(Backend):
         if wake and self.on_new_work is not None:
             self.on_new_work()
 
-    async def _run(self, op: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
+        """Run `op` in the writer's next transaction; `durable`: fsynced before this returns."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("backend is not open")
         fut: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put((op, fut))
+        self._queue.put((op, fut, durable))
         return await fut
+
+    def _read(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read on a connection of its own (WAL: readers never wait for the writer)."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = self._connect()
+            return op(self._reader)
 
     # -- writes ------------------------------------------------------------------------
     def _insert_work(self, conn: sqlite3.Connection, work: Sequence[NewWork], now: float) -> None:
+        if not work:
+            return
         conn.executemany(
-            "INSERT INTO work (flow, position, message, attempts, available_at) VALUES (?, ?, ?, 0, ?)",
+            "INSERT INTO work (flow, position, message, attempts, available_at) VALUES (?, ?, ?, ?, ?)",
             [
-                (w.message.flow, w.position, w.message.model_dump_json(), max(w.available_at, 0.0))
+                (w.message.flow, w.position, w.message.model_dump_json(), w.attempts, max(w.available_at, 0.0))
                 for w in work
             ],
         )
-        if work:
-            self._wake = True
+        self._wake = True
 
     @staticmethod
     def _insert_traces(conn: sqlite3.Connection, traces: Sequence[TraceEntry]) -> None:
@@ -315,6 +394,7 @@ class SqliteBackend(Backend):
         *,
         cursor: tuple[str, JSON] | None = None,
         traces: Sequence[TraceEntry] = (),
+        bounds: Mapping[str, int] | None = None,
     ) -> list[str]:
         def op(conn: sqlite3.Connection) -> list[str]:
             now = time.time()
@@ -323,17 +403,21 @@ class SqliteBackend(Backend):
             for w in work:
                 if w.idempotency_key is not None:
                     cur = conn.execute(
-                        "INSERT OR IGNORE INTO idempotency (key, message_id, at) VALUES (?, ?, ?)",
-                        (w.idempotency_key, w.message.id, now),
+                        "INSERT OR IGNORE INTO idempotency (key, message_id, at, fingerprint) VALUES (?, ?, ?, ?)",
+                        (w.idempotency_key, w.message.id, now, w.fingerprint),
                     )
                     if cur.rowcount == 0:
                         row = conn.execute(
-                            "SELECT message_id FROM idempotency WHERE key = ?", (w.idempotency_key,)
+                            "SELECT message_id, fingerprint FROM idempotency WHERE key = ?", (w.idempotency_key,)
                         ).fetchone()
+                        if w.fingerprint is not None and row[1] is not None and row[1] != w.fingerprint:
+                            raise IdempotencyConflict(w.idempotency_key, row[0])
                         ids.append(row[0])
                         continue
                 ids.append(w.message.id)
                 fresh.append(w)
+            if bounds:
+                self._check_bounds(conn, Counter(w.message.flow for w in fresh), bounds)
             self._insert_work(conn, fresh, now)
             fresh_ids = {w.message.id for w in fresh}
             self._insert_traces(conn, [t for t in traces if t.message_id in fresh_ids])
@@ -342,7 +426,18 @@ class SqliteBackend(Backend):
             self._store_cursor(conn, cursor, now)
             return ids
 
-        return await self._run(op)
+        return await self._run(op, durable=True)
+
+    def _check_bounds(self, conn: sqlite3.Connection, adding: Counter[str], bounds: Mapping[str, int]) -> None:
+        for flow, n in adding.items():
+            bound = bounds.get(flow)
+            if bound is None:
+                continue
+            row = conn.execute("SELECT n FROM backlog WHERE flow = ?", (flow,)).fetchone()
+            pending = row[0] if row is not None else 0
+            self.backlog_seen[flow] = pending
+            if pending + n > bound:
+                raise Backpressure(flow, pending, bound)
 
     async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
         def op(conn: sqlite3.Connection) -> list[WorkItem]:
@@ -353,16 +448,7 @@ class SqliteBackend(Backend):
                 " RETURNING id, message, position, attempts",
                 (owner, now + seconds, now, limit),
             ).fetchall()
-            return [
-                WorkItem(
-                    id=r[0],
-                    message=Message.model_validate_json(r[1]),
-                    position=r[2],
-                    attempts=r[3],
-                    lease_owner=owner,
-                )
-                for r in rows
-            ]
+            return [WorkItem(r[0], Message.model_validate_json(r[1]), r[2], r[3], owner) for r in rows]
 
         return await self._run(op)
 
@@ -379,15 +465,18 @@ class SqliteBackend(Backend):
     async def settle(self, outcomes: Sequence[Settle]) -> list[bool]:
         def op(conn: sqlite3.Connection) -> list[bool]:
             now = time.time()
+            held = self._held(conn, outcomes)
             done: list[bool] = []
             counts: Counter[tuple[str, str]] = Counter()
+            acked: list[tuple[int]] = []
+            retried: list[tuple[float, int]] = []
+            outputs: list[NewWork] = []
+            traces: list[TraceEntry] = []
             for s in outcomes:
-                row = conn.execute("SELECT lease_owner FROM work WHERE id = ?", (s.item.id,)).fetchone()
-                if row is None or row[0] != s.item.lease_owner:
+                if held.get(s.item.id) != s.item.lease_owner:
                     done.append(False)
                     continue
                 flow = s.item.message.flow
-                todo: list[GoldenWrite] = []
                 if s.golden:
                     fresh, todo = self._check_golden(conn, s.golden)
                     if not fresh:  # another change of the record came first: run again on the new one
@@ -398,36 +487,52 @@ class SqliteBackend(Backend):
                         done.append(False)
                         continue
                     if not todo:  # this change was applied before: its effects are already stored
-                        conn.execute("DELETE FROM work WHERE id = ?", (s.item.id,))
+                        acked.append((s.item.id,))
                         done.append(True)
                         continue
+                    self._apply_golden(conn, todo, now)
                 if s.retry_at is not None:
-                    conn.execute(
-                        "UPDATE work SET attempts = attempts + 1, available_at = ?, lease_owner = NULL"
-                        " WHERE id = ?",
-                        (s.retry_at, s.item.id),
-                    )
+                    retried.append((s.retry_at, s.item.id))
                 else:
-                    conn.execute("DELETE FROM work WHERE id = ?", (s.item.id,))
+                    acked.append((s.item.id,))
                 if s.park:
                     msg = s.message or s.item.message
                     position = s.position if s.position is not None else s.item.position
                     self._park(conn, ParkedException(msg, position, s.stage or "", s.owner, s.reason or "failed"), now)
                     counts[flow, "exceptions"] += 1
-                self._apply_golden(conn, todo, now)
                 for parked in s.exceptions:
                     self._park(conn, parked, now)
                     counts[parked.message.flow, "exceptions"] += 1
-                self._insert_work(conn, s.outputs, now)
-                self._insert_traces(conn, s.traces)
+                outputs.extend(s.outputs)
+                traces.extend(s.traces)
                 counts[flow, "delivered"] += s.delivered
                 done.append(True)
+            if acked:
+                conn.executemany("DELETE FROM work WHERE id = ?", acked)
+            if retried:
+                conn.executemany(
+                    "UPDATE work SET attempts = attempts + 1, available_at = ?, lease_owner = NULL WHERE id = ?",
+                    retried,
+                )
+            self._insert_work(conn, outputs, now)
+            self._insert_traces(conn, traces)
             for (flow, column), n in counts.items():
                 if n:
                     self._count(conn, flow, column, n)
             return done
 
         return await self._run(op)
+
+    @staticmethod
+    def _held(conn: sqlite3.Connection, outcomes: Sequence[Settle]) -> dict[int, str | None]:
+        """The current lease owner of each outcome's item (absent: the item is gone)."""
+        ids = [s.item.id for s in outcomes]
+        held: dict[int, str | None] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            held.update(conn.execute(f"SELECT id, lease_owner FROM work WHERE id IN ({marks})", chunk).fetchall())
+        return held
 
     @staticmethod
     def _park(conn: sqlite3.Connection, p: ParkedException, now: float) -> None:
@@ -530,7 +635,7 @@ class SqliteBackend(Backend):
             self._store_cursor(conn, cursor, now)
             return True
 
-        return await self._run(op)
+        return await self._run(op, durable=True)
 
     async def golden_history(
         self, entity: str, key: str | None = None, *, kind: str | None = None, prefix: str | None = None
@@ -582,7 +687,7 @@ class SqliteBackend(Backend):
             )
             return True
 
-        return await self._run(op)
+        return await self._run(op, durable=True)
 
     async def discard_exception(self, exception_id: int) -> bool:
         def op(conn: sqlite3.Connection) -> bool:
@@ -593,7 +698,7 @@ class SqliteBackend(Backend):
             )
             return cur.rowcount == 1
 
-        return await self._run(op)
+        return await self._run(op, durable=True)
 
     # -- reads -------------------------------------------------------------------------
     async def load_cursor(self, name: str) -> JSON:
@@ -673,7 +778,16 @@ class SqliteBackend(Backend):
         return await self._run(op)
 
     async def pending(self) -> int:
-        return await self._run(lambda conn: int(conn.execute("SELECT count(*) FROM work").fetchone()[0]))
+        def op(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT count(*) FROM work").fetchone()[0])
+
+        return await asyncio.to_thread(self._read, op)
+
+    async def backlog(self) -> dict[str, int]:
+        def op(conn: sqlite3.Connection) -> dict[str, int]:
+            return {flow: n for flow, n in conn.execute("SELECT flow, n FROM backlog WHERE n > 0")}
+
+        return await asyncio.to_thread(self._read, op)
 
     # == API tokens and the audit log ==================================================
     # Their own tables (_TOKEN_TABLES below), made on first use so the queue's SCHEMA stays as is.

@@ -122,14 +122,22 @@ def run(
     ] = LogFormat.text,
     reload: Annotated[bool, typer.Option(help="Reload the config when its file changes.")] = True,
     force: Annotated[bool, typer.Option(help="Start even when `interlace check` finds errors.")] = False,
+    processes: Annotated[
+        int, typer.Option(min=1, help="Processes working the same store and port (use the machine's cores).")
+    ] = 1,
+    listen_fd: Annotated[list[int] | None, typer.Option(hidden=True)] = None,
+    parent: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the hub: webhook/API server, workers, sources and schedules, until Ctrl-C.
 
     Refuses to start when the offline readiness check (`interlace check --offline`) finds errors,
     unless --force."""
-    from interlace.hub import Supervisor
+    from interlace.engine import processes as procs
+    from interlace.hub import Supervisor, run_event_loop
     from interlace.readiness import readiness_errors
 
+    if parent is not None:
+        procs.die_with_parent(parent)
     loaded = _load(config)
     errors = readiness_errors(loaded)
     if errors:
@@ -141,7 +149,7 @@ def run(
     cfg = loaded.config
     listen_host = host or cfg.hub.host
     listen_port = port if port is not None else cfg.hub.port
-    taken = _port_taken(listen_host, listen_port)
+    taken = None if listen_fd else _port_taken(listen_host, listen_port)  # a helper's port is its parent's
     if taken is not None:
         sys.stderr.write(
             f"{config}: cannot listen on {listen_host}:{listen_port}: {taken} (is another hub running? "
@@ -172,8 +180,35 @@ def run(
     # A hub allocates many short-lived objects per message and keeps few: collecting the young
     # generation every 50,000 allocations instead of 700 cut CPU by about 30% under load.
     gc.set_threshold(50_000, 50, 100)
+    sockets: list[socket.socket] | None = None
+    helpers: procs.Helpers | None = None
+    if listen_fd:  # a helper process of `--processes N`: webhooks and workers
+        sockets = [socket.socket(fileno=fd) for fd in listen_fd]
+    elif processes > 1:
+        addresses = [(listen_host, listen_port)]
+        if cfg.hub.webhooks is not None:
+            addresses.append((cfg.hub.webhooks.host, cfg.hub.webhooks.port))
+        sockets = []
+        for h, p in addresses:
+            try:
+                sockets.append(procs.bind(h, p))
+            except OSError as exc:
+                err.print(f"cannot listen on {h}:{p}: {exc.strerror}", markup=False)
+                raise typer.Exit(EXIT_PORT_TAKEN) from None
+        args = [f"--log-level={log_level.value}", f"--log-format={log_format.value}"]
+        args += [*(["--no-reload"] if not reload else []), *(["--force"] if force else [])]
+        helpers = procs.Helpers(config, processes - 1, sockets, args)
     try:
-        asyncio.run(supervisor.serve(host=listen_host, port=listen_port, ready=ready))
+        run_event_loop(
+            supervisor.serve(
+                host=listen_host,
+                port=listen_port,
+                ready=ready if not listen_fd else None,
+                sockets=sockets,
+                sources=not listen_fd,
+                helpers=helpers,
+            )
+        )
     except KeyboardInterrupt:
         pass
 

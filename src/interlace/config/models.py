@@ -40,7 +40,20 @@ class HubSettings(Strict):
     store: str = Field("sqlite:///.interlace/hub.db", description="Backend URL of the message store.")
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    workers: int = Field(16, ge=1, le=1024, description="Steps run concurrently by this process.")
+    workers: int = Field(
+        256,
+        ge=1,
+        le=4096,
+        description="Work items this process holds at once (leased, running or settling); items of one"
+        " flow are run and settled as a batch, deliveries to a system go `concurrency` at a time.",
+    )
+    max_pending: int = Field(
+        10_000,
+        ge=1,
+        description="Undelivered work items a flow may hold before its sources are pushed back: a webhook"
+        " answers 429 with Retry-After and stores nothing, pollers and folder watchers pause. A flow's own"
+        " `max_pending` overrides it.",
+    )
     lease: str = Field("30s", description="How long a worker holds an item before another may take it.")
     poll: str = Field("200ms", description="How often idle workers look for due work.")
     trace: bool = Field(True, description="Record every step's input and output.")
@@ -301,6 +314,9 @@ class Flow(Strict):
     steps: list[Step] = Field(default_factory=list)
     deliver: list[Delivery] = Field(default_factory=list)
     on_error: OnError = Field(default_factory=OnError)
+    max_pending: int | None = Field(
+        None, ge=1, description="Undelivered work items this flow may hold (default: hub.max_pending)."
+    )
     gain: Gain | None = None
     tests: list[FlowTest] = Field(default_factory=list)
 

@@ -44,6 +44,9 @@ class Incoming:
     headers: dict[str, str] = field(default_factory=dict)
     idempotency_key: str | None = None
     """When set, a second submission with the same key is recognised and not enqueued again."""
+    fingerprint: str | None = None
+    """A digest of what arrived with `idempotency_key`: the same key with another fingerprint is
+    refused (`IdempotencyConflict`), not answered as a repeat."""
 
 
 class Ingress(Protocol):
@@ -68,6 +71,10 @@ class Ingress(Protocol):
         """The last cursor value stored under `name`, or None."""
         ...
 
+    async def pressure(self) -> dict[str, dict[str, int]]:
+        """The flows at their bound of undelivered work items now: {flow: {pending, bound}}."""
+        ...
+
     def flows_for(self, system: str, event: str | None) -> list[str]:
         """The flows triggered by an event of a system."""
         ...
@@ -90,6 +97,11 @@ class Source(ABC):
 class Sink(ABC):
     """Delivers messages to a system. Must be idempotent under redelivery of the same
     `delivery_id` (upsert keys, Idempotency-Key headers, a dedupe table)."""
+
+    batched: ClassVar[bool] = False
+    """True when `deliver_many` writes a whole batch at once (one transaction): the worker then
+    hands it every due item together; otherwise it calls `deliver` concurrently, up to the
+    system's `concurrency`."""
 
     @abstractmethod
     async def deliver(self, message: Message, delivery_id: str) -> JSON:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 from interlace.config.models import Flow
 from interlace.connectors.base import Sink
 from interlace.engine.steps import Step, Validate
+from interlace.observability import metrics
 
 
 @dataclass
@@ -38,7 +41,12 @@ class CompiledFlow:
     def owner(self) -> str | None:
         return self.config.on_error.owner
 
-    @property
+    @cached_property
+    def received(self) -> Any:
+        """This flow's received-messages counter (looked up once: labels() costs per call)."""
+        return metrics.RECEIVED.labels(self.name)
+
+    @cached_property
     def leading_validates(self) -> list[Validate]:
         """The validate steps before any other step: a push source runs them before answering."""
         out = []

@@ -16,9 +16,10 @@ import os
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-from interlace.backends.base import Backend, NewWork, Settle, TraceEntry, TraceStatus, WorkItem
+from interlace.backends.base import Backend, NewWork, ParkedException, Settle, TraceEntry, TraceStatus, WorkItem
 from interlace.engine.flows import CompiledFlow
 from interlace.engine.retry import backoff
 from interlace.engine.steps import AsyncStep, Continue, Drop, Effects, Route, Split
@@ -32,6 +33,10 @@ log = logging.getLogger("interlace.worker")
 DELIVERY_TIMEOUT = 300.0
 """A delivery (or batch) that has not finished in 5 minutes fails, and is retried by the flow's
 policy; sinks' own timeouts (HTTP, database) normally answer long before."""
+
+
+_BATCH = 500
+"""Most items handed to one `deliver_many` call of a batched sink."""
 
 
 def worker_id() -> str:
@@ -59,6 +64,7 @@ class Worker:
         self.trace_bodies = trace
         self.owner = worker_id()
         self.wakeup = asyncio.Event()
+        self.on_settled: Callable[[], None] | None = None
         self._inflight = 0
         self._held: set[int] = set()
         self._slot = asyncio.Event()
@@ -99,10 +105,10 @@ class Worker:
                 except TimeoutError:
                     pass
                 continue
-            for group in self._groups(items):
-                self._inflight += len(group)
-                self._held.update(item.id for item in group)
-                task = asyncio.create_task(self._run_group(group))
+            for batch in self._batches(items):
+                self._inflight += len(batch)
+                self._held.update(item.id for item in batch)
+                task = asyncio.create_task(self._run_batch(batch))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
 
@@ -129,35 +135,52 @@ class Worker:
                 raise TimeoutError("work still pending")
             await asyncio.sleep(0.02)
 
-    def _groups(self, items: list[WorkItem]) -> list[list[WorkItem]]:
-        groups: dict[tuple[str, int], list[WorkItem]] = defaultdict(list)
-        single: list[list[WorkItem]] = []
+    def _batches(self, items: list[WorkItem]) -> list[list[WorkItem]]:
+        """One batch per flow: a flow's items settle together, and a slow system of one flow
+        does not hold back the settling of another's."""
+        batches: dict[str, list[WorkItem]] = defaultdict(list)
         for item in items:
-            flow = self.flows.get(item.message.flow)
-            if flow is not None and flow.is_delivery(item.position):
-                groups[(flow.name, item.position)].append(item)
-            else:
-                single.append([item])
-        return single + list(groups.values())
+            batches[item.message.flow].append(item)
+        return list(batches.values())
 
-    async def _run_group(self, group: list[WorkItem]) -> None:
+    async def _run_batch(self, batch: list[WorkItem]) -> None:
+        """Run a flow's leased items: their steps, then every delivery due now (those of items
+        that just finished their steps included, so that a message needs no second lease to be
+        delivered), then settle them all in one transaction."""
         try:
-            flow = self.flows.get(group[0].message.flow)
+            flow = self.flows.get(batch[0].message.flow)
             if flow is None:
-                outcomes = [self._unknown_flow(item) for item in group]
-            elif flow.is_delivery(group[0].position):
-                outcomes = await self._deliver(flow, group)
+                outcomes = [self._unknown_flow(item) for item in batch]
             else:
-                outcomes = [await self._run_steps(flow, group[0])]
+                outcomes = await self._run_flow(flow, batch)
             if not self.trace_bodies:  # `hub.trace: false` keeps only what went wrong
                 for outcome in outcomes:
                     outcome.traces = [t for t in outcome.traces if t.status in ("failed", "retry")]
             await self.backend.settle(outcomes)
+            if self.on_settled is not None:
+                self.on_settled()
         finally:
-            self._inflight -= len(group)
-            self._held.difference_update(item.id for item in group)
+            self._inflight -= len(batch)
+            self._held.difference_update(item.id for item in batch)
 
-    # -- outcomes ----------------------------------------------------------------------
+    async def _run_flow(self, flow: CompiledFlow, batch: list[WorkItem]) -> list[Settle]:
+        outcomes: list[Settle] = []
+        due: list[_Due] = []
+        for item in batch:
+            if flow.is_delivery(item.position):
+                outcome = Settle(item)
+                due.append(_Due(outcome, item.message, item.position, item.attempts, leased=True))
+            else:
+                outcome, through = await self._run_steps(flow, item)
+                if through:  # every step passed: deliver on the way instead of queueing
+                    due.extend(_Due(outcome, w.message, w.position, 0) for w in outcome.outputs)
+                    outcome.outputs = []
+            outcomes.append(outcome)
+        if due:
+            await self._deliver(flow, due)
+        return outcomes
+
+        # -- outcomes ----------------------------------------------------------------------
     def _trace(
         self,
         flow: CompiledFlow,
@@ -188,6 +211,37 @@ class Worker:
         reason = f"flow {item.message.flow!r} is not in the running config"
         return Settle(item, park=True, reason=reason, stage="(unknown flow)")
 
+    def _verdict(
+        self,
+        flow: CompiledFlow,
+        attempts: int,
+        exc: BaseException,
+        msg: Message,
+        position: int,
+        traces: list[TraceEntry],
+    ) -> float | ParkedException:
+        """After a failure at `position` with `attempts` earlier ones: when to try again, or the
+        exception to park. Appends the trace entry that says which."""
+        attempt = attempts + 1
+        stage = flow.stage(position)
+        retryable = not isinstance(exc, StepError) and getattr(exc, "retryable", True)
+        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepError | DeliveryError) else str(exc)
+        if retryable and attempt < flow.attempts:
+            wait = backoff(attempts, *flow.backoff)
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:
+                wait = max(wait, float(retry_after))
+            traces.append(self._trace(flow, msg, position, "retry", attempt, msg.body, error=error))
+            log.info("retry %s %s at %s in %.1fs: %s", flow.name, msg.id, stage, wait, error)
+            return time.time() + wait
+        reason = f"{stage}: {error}"
+        if retryable:
+            reason += f" (after {attempt} attempts)"
+        traces.append(self._trace(flow, msg, position, "failed", attempt, msg.body, error=error))
+        metrics.EXCEPTIONS.labels(flow.name, flow.owner or "").inc()
+        log.info("parked %s %s for %s: %s", flow.name, msg.id, flow.owner or "(no owner)", reason)
+        return ParkedException(msg, position, stage, flow.owner, reason)
+
     def _failure(
         self,
         flow: CompiledFlow,
@@ -197,35 +251,24 @@ class Worker:
         position: int,
         traces: list[TraceEntry],
     ) -> Settle:
-        attempt = item.attempts + 1
-        stage = flow.stage(position)
-        retryable = not isinstance(exc, StepError) and getattr(exc, "retryable", True)
-        error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, StepError | DeliveryError) else str(exc)
-        if retryable and attempt < flow.attempts:
-            wait = backoff(item.attempts, *flow.backoff)
-            retry_after = getattr(exc, "retry_after", None)
-            if retry_after is not None:
-                wait = max(wait, float(retry_after))
-            traces.append(self._trace(flow, msg, position, "retry", attempt, msg.body, error=error))
-            return Settle(item, traces, retry_at=time.time() + wait)
-        reason = f"{stage}: {error}"
-        if retryable:
-            reason += f" (after {attempt} attempts)"
-        traces.append(self._trace(flow, msg, position, "failed", attempt, msg.body, error=error))
-        metrics.EXCEPTIONS.labels(flow.name, flow.owner or "").inc()
+        verdict = self._verdict(flow, item.attempts, exc, msg, position, traces)
+        if isinstance(verdict, float):
+            return Settle(item, traces, retry_at=verdict)
         return Settle(
             item,
             traces,
             park=True,
-            owner=flow.owner,
-            reason=reason,
+            owner=verdict.owner,
+            reason=verdict.reason,
             message=msg,
             position=position,
-            stage=stage,
+            stage=verdict.stage,
         )
 
-    async def _run_steps(self, flow: CompiledFlow, item: WorkItem) -> Settle:
-        msg = item.message.model_copy()  # fresh from the store: nothing else holds it
+    async def _run_steps(self, flow: CompiledFlow, item: WorkItem) -> tuple[Settle, bool]:
+        """Run the item's pure steps in memory; True with the outcome when every step passed and
+        its outputs are the flow's deliveries."""
+        msg = item.message  # fresh from the store: nothing else holds it
         traces: list[TraceEntry] = []
         position = item.position
         attempt = item.attempts + 1
@@ -235,7 +278,7 @@ class Worker:
             try:
                 outcome = await step.run(msg) if isinstance(step, AsyncStep) else step.apply(msg)
             except Exception as exc:
-                return self._failure(flow, item, exc, msg, position, traces)
+                return self._failure(flow, item, exc, msg, position, traces), False
             if isinstance(outcome, Continue):
                 traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.body))
                 msg.body = outcome.body
@@ -245,60 +288,94 @@ class Worker:
                 traces.append(
                     self._trace(flow, msg, position, "filtered", attempt, msg.body, error=outcome.reason)
                 )
-                return Settle(item, traces)
+                return Settle(item, traces), False
             if isinstance(outcome, Split):
                 children = [msg.child(str(i), body) for i, body in enumerate(outcome.bodies)]
                 traces.append(
                     self._trace(flow, msg, position, "split", attempt, msg.body, [c.id for c in children])
                 )
-                return Settle(item, traces, outputs=[NewWork(c, position + 1) for c in children])
+                return Settle(item, traces, outputs=[NewWork(c, position + 1) for c in children]), False
             if isinstance(outcome, Route):
                 routed = msg.model_copy(update={"flow": outcome.flow, "attempt": 0})
                 traces.append(self._trace(flow, msg, position, "routed", attempt, msg.body, outcome.flow))
-                return Settle(item, traces, outputs=[NewWork(routed, 0)])
+                return Settle(item, traces, outputs=[NewWork(routed, 0)]), False
             if isinstance(outcome, Effects):
                 traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.summary))
                 metrics.STAGE_SECONDS.labels(flow.name, "steps").observe(time.perf_counter() - started)
-                return Settle(
+                effects = Settle(
                     item, traces, outputs=outcome.outputs, golden=outcome.golden, exceptions=outcome.exceptions
                 )
+                return effects, False
         metrics.STAGE_SECONDS.labels(flow.name, "steps").observe(time.perf_counter() - started)
         outputs = [NewWork(msg, len(flow.steps) + j) for j in range(len(flow.deliveries))]
-        return Settle(item, traces, outputs=outputs)
+        return Settle(item, traces, outputs=outputs), True
 
-    async def _deliver(self, flow: CompiledFlow, items: Sequence[WorkItem]) -> list[Settle]:
-        position = items[0].position
+    async def _deliver(self, flow: CompiledFlow, due: list[_Due]) -> None:
+        """Make every due delivery, each delivery's items together, and write each result into
+        the outcome of the item it belongs to."""
+        groups: dict[int, list[_Due]] = defaultdict(list)
+        for d in due:
+            groups[d.position].append(d)
+        await asyncio.gather(*(self._deliver_group(flow, position, ds) for position, ds in groups.items()))
+
+    async def _deliver_group(self, flow: CompiledFlow, position: int, due: list[_Due]) -> None:
         delivery = flow.delivery(position)
-        batch = [(item.message, flow.delivery_id(item.message.id, position)) for item in items]
-        started = time.perf_counter()
+        sink = delivery.sink
         limit = self.limits.get(delivery.system)
-        try:
-            if limit is not None:
-                await limit.acquire()
+        started = time.perf_counter()
+
+        async def call(chunk: list[_Due]) -> list[JSON | Exception]:
+            batch = [(d.message, flow.delivery_id(d.message.id, position)) for d in chunk]
             try:
-                call = (
-                    delivery.sink.deliver_many(batch)
-                    if len(batch) > 1
-                    else self._one(delivery.sink.deliver(*batch[0]))
-                )
-                results = await asyncio.wait_for(call, timeout=DELIVERY_TIMEOUT)
-            finally:
                 if limit is not None:
-                    limit.release()
-        except Exception as exc:  # the whole batch failed (a timeout, a lost connection)
-            results = [exc] * len(items)
-        metrics.STAGE_SECONDS.labels(flow.name, delivery.stage).observe(time.perf_counter() - started)
-        outcomes = []
-        for item, result in zip(items, results, strict=True):
-            msg = item.message
-            if isinstance(result, BaseException):
-                metrics.DELIVERIES.labels(flow.name, delivery.system, "failed").inc()
-                outcomes.append(self._failure(flow, item, result, msg, position, []))
-            else:
-                metrics.DELIVERIES.labels(flow.name, delivery.system, "ok").inc()
-                trace = self._trace(flow, msg, position, "ok", item.attempts + 1, msg.body, result)
-                outcomes.append(Settle(item, [trace], delivered=1))
-        return outcomes
+                    await limit.acquire()
+                try:
+                    coro = sink.deliver_many(batch) if len(batch) > 1 else self._one(sink.deliver(*batch[0]))
+                    return await asyncio.wait_for(coro, timeout=DELIVERY_TIMEOUT)
+                finally:
+                    if limit is not None:
+                        limit.release()
+            except Exception as exc:  # the whole call failed (a timeout, a lost connection)
+                return [exc] * len(batch)
+
+        # a batched sink takes the items together; any other gets one call per item, as many at
+        # once as the system's concurrency allows
+        chunks = [due[i : i + _BATCH] for i in range(0, len(due), _BATCH)] if sink.batched else [[d] for d in due]
+        answers = await asyncio.gather(*(call(chunk) for chunk in chunks))
+        took = time.perf_counter() - started
+        metrics.STAGE_SECONDS.labels(flow.name, delivery.stage).observe(took)
+        failed = 0
+        for chunk, results in zip(chunks, answers, strict=True):
+            for d, result in zip(chunk, results, strict=True):
+                failed += isinstance(result, BaseException)
+                self._record(flow, d, result)
+        # one line per batch: a line per message would cost more than the delivery at a few
+        # thousand a second; each retry and parking has its own line (at info) in _verdict
+        log.log(
+            logging.INFO if failed else logging.DEBUG,
+            "%s -> %s: %d delivered, %d failed in %.1f ms",
+            flow.name, delivery.system, len(due) - failed, failed, took * 1000,
+        )  # fmt: skip
+
+    def _record(self, flow: CompiledFlow, d: _Due, result: JSON | Exception) -> None:
+        """Write one delivery's result into its item's outcome."""
+        outcome, msg, position = d.outcome, d.message, d.position
+        if not isinstance(result, BaseException):
+            metrics.DELIVERIES.labels(flow.name, flow.delivery(position).system, "ok").inc()
+            outcome.traces.append(self._trace(flow, msg, position, "ok", d.attempts + 1, msg.body, result))
+            outcome.delivered += 1
+            return
+        metrics.DELIVERIES.labels(flow.name, flow.delivery(position).system, "failed").inc()
+        if d.leased:  # the item itself waits at this delivery: it is retried or parked
+            vars(outcome).update(vars(self._failure(flow, outcome.item, result, msg, position, outcome.traces)))
+            return
+        # a delivery tried on the way: it becomes a work item of its own, due at its retry, or
+        # an exception, while the item that carried it (and its other deliveries) is done
+        verdict = self._verdict(flow, d.attempts, result, msg, position, outcome.traces)
+        if isinstance(verdict, float):
+            outcome.outputs.append(NewWork(msg, position, available_at=verdict, attempts=d.attempts + 1))
+        else:
+            outcome.exceptions.append(verdict)
 
     @staticmethod
     async def _one(call: Awaitable[JSON]) -> list[JSON | Exception]:
@@ -306,3 +383,15 @@ class Worker:
             return [await call]
         except Exception as exc:
             return [exc]
+
+
+@dataclass(slots=True)
+class _Due:
+    """A delivery to make in this batch, and the outcome its result goes to."""
+
+    outcome: Settle
+    message: Message
+    position: int
+    attempts: int
+    leased: bool = False
+    """The item is leased at this delivery (not carried through from its steps)."""

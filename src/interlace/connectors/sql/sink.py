@@ -50,6 +50,7 @@ class Write:
 class SqlSink(Sink):
     """The engine-neutral sink; an engine supplies its upsert syntax and dedupe table DDL."""
 
+    batched = True
     copy_threshold: int | None = None
     """Runs of at least this many rows go through the engine's bulk path (`write_bulk`)."""
 

@@ -1,23 +1,51 @@
-"""Receives events over HTTP: check, persist durably, then answer 202 with the message ids."""
+"""Receives events over HTTP: check, persist durably, then answer 202 with the message ids.
+
+The endpoint is a plain ASGI app rather than a Starlette request handler: the webhook is the
+hub's hottest path, and it needs no Request or Response objects on the way. The body is read in
+chunks to its size limit, then checked (body.py, signature.py) before anything is stored.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property
 from typing import Any, ClassVar
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+import orjson
+from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Route
 
 from interlace.connectors.base import Connector, Incoming, Ingress, Options, Source
-from interlace.connectors.webhook.body import BodyRefused, check_content_type, parse_json, read_body
+from interlace.connectors.webhook.body import BodyRefused, check_content_type, parse_json, read_body, too_large
 from interlace.connectors.webhook.settings import WebhookSettings, WebhookTrigger
 from interlace.connectors.webhook.signature import SignatureCheck
-from interlace.errors import ValidationFailed
+from interlace.errors import Backpressure, IdempotencyConflict, ValidationFailed
+
+Scope = dict[str, Any]
+_JSON = [(b"content-type", b"application/json")]
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+async def _answer(send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = _JSON) -> None:
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class _Endpoint:
+    """A webhook path as a raw ASGI app (Starlette wraps a plain function as a request handler)."""
+
+    def __init__(self, connector: WebhookConnector, ingress: Ingress) -> None:
+        self.connector = connector
+        self.ingress = ingress
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        await self.connector._receive(scope, receive, send, self.ingress)
 
 
 class WebhookConnector(Connector):
@@ -34,12 +62,10 @@ class WebhookConnector(Connector):
         return None  # passive: events arrive through routes()
 
     def routes(self, ingress: Ingress) -> list[BaseRoute]:
-        async def receive(request: Request) -> Response:
-            return await self._receive(request, ingress)
-
+        endpoint = _Endpoint(self, ingress)
         return [
-            Route(self.path, receive, methods=["POST"]),
-            Route(self.path.rstrip("/") + "/{event}", receive, methods=["POST"]),
+            Route(self.path, endpoint, methods=["POST"]),
+            Route(self.path.rstrip("/") + "/{event}", endpoint, methods=["POST"]),
         ]
 
     @cached_property
@@ -47,29 +73,43 @@ class WebhookConnector(Connector):
         """The system's signature rules and its memory of accepted signatures (None: unsigned)."""
         return None if self.settings.signature is None else SignatureCheck(self.settings.signature)
 
-    async def _receive(self, request: Request, ingress: Ingress) -> Response:
+    async def _receive(self, scope: Scope, receive: Any, send: Any, ingress: Ingress) -> None:
+        headers = Headers(scope=scope)
         signatures = self.signatures
+        limit = self.settings.max_body
         try:
-            raw = await read_body(request, self.settings.max_body)
-            problem = None if signatures is None else signatures.problem(request.headers, raw)
+            length = headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise too_large(limit)
+            raw = await read_body(receive, limit)
+            problem = None if signatures is None else signatures.problem(headers, raw)
             if problem is not None:
-                return _error(401, problem)
-            check_content_type(request.headers.get("content-type"))
+                return await _answer(send, 401, {"error": problem})
+            check_content_type(headers.get("content-type"))
             body = parse_json(raw)
         except BodyRefused as exc:
-            return _error(exc.status, exc.message)
-        event = request.path_params.get("event") or request.headers.get(self.settings.event_header)
-        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-")}
+            return await _answer(send, exc.status, {"error": exc.message})
+        event = scope.get("path_params", {}).get("event") or headers.get(self.settings.event_header)
+        key = headers.get("idempotency-key")
         item = Incoming(
-            body=body, event=event, headers=headers, idempotency_key=request.headers.get("idempotency-key")
+            body=body,
+            event=event,
+            headers={k: v for k, v in headers.items() if k.startswith("x-")},
+            idempotency_key=key,
+            fingerprint=hashlib.blake2b(raw, digest_size=16).hexdigest() if key is not None else None,
         )
         try:
             ids = await ingress.receive(self.system, event, item)
-        except ValidationFailed as exc:
-            return _error(422, str(exc), entity=exc.entity, details=exc.errors)
-        except BaseException:
+        except BaseException as exc:
             if signatures is not None:  # not stored: the sender's retry of the same request is welcome
-                signatures.release(request.headers, raw)
+                signatures.release(headers, raw)
+            if isinstance(exc, ValidationFailed):
+                return await _answer(send, 422, {"error": str(exc), "entity": exc.entity, "details": exc.errors})
+            if isinstance(exc, Backpressure):
+                retry = str(max(1, round(exc.retry_after))).encode()
+                return await _answer(send, 429, {"error": str(exc)}, [*_JSON, (b"retry-after", retry)])
+            if isinstance(exc, IdempotencyConflict):
+                return await _answer(send, 409, {"error": str(exc), "message_id": exc.message_id})
             raise
         if not ids and event is None:
             return _error(
@@ -78,6 +118,7 @@ class WebhookConnector(Connector):
                 f"or send the {self.settings.event_header} header",
             )
         if not ids:
-            return _error(404, f"no flow takes event {event!r} from system {self.system!r}")
+            what = f"event {event!r}" if event is not None else "an event with no name"
+            return await _answer(send, 404, {"error": f"no flow takes {what} from system {self.system!r}"})
         first = next(iter(ids.values()))
-        return JSONResponse({"id": first, "ids": ids}, status_code=202)
+        return await _answer(send, 202, {"id": first, "ids": ids})

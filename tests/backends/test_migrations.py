@@ -1,0 +1,56 @@
+"""The SQLite store carries its schema version and is brought up to date when it opens."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from interlace.backends.base import NewWork
+from interlace.backends.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteBackend
+from interlace.message import Message
+
+
+def version(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+async def test_a_new_store_is_at_the_latest_version(tmp_path: Path) -> None:
+    b = SqliteBackend(tmp_path / "hub.db")
+    await b.open()
+    await b.close()
+    assert version(tmp_path / "hub.db") == SCHEMA_VERSION >= 2
+
+
+async def test_a_store_from_before_versions_is_migrated_with_its_work(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    old = Message(flow="orders", body={"id": 1})
+    with sqlite3.connect(path) as conn:  # the store as the first release wrote it: no user_version
+        conn.executescript(MIGRATIONS[0])
+        conn.execute(
+            "INSERT INTO work (flow, position, message, attempts, available_at) VALUES ('orders', 0, ?, 0, 0)",
+            (old.model_dump_json(),),
+        )
+    assert version(path) == 0
+    b = SqliteBackend(path)
+    await b.open()
+    try:
+        assert version(path) == SCHEMA_VERSION
+        assert await b.backlog() == {"orders": 1}, "the backlog counts the work that was already queued"
+        [item] = await b.lease("w", 10, 30)
+        assert item.message == old
+        await b.enqueue([NewWork(Message(flow="orders"), idempotency_key="k", fingerprint="f1")])
+        assert await b.backlog() == {"orders": 2}
+    finally:
+        await b.close()
+
+
+async def test_a_store_from_a_newer_interlace_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATIONS[0])
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer than this Interlace knows"):
+        await SqliteBackend(path).open()
