@@ -27,26 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import machine, write_section
+from common import ORDERS, ORDERS_TABLE, machine, write_section
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
 from interlace.hub import Hub, run_event_loop
 
-CONFIG = """
-hub: {{name: engine, store: "sqlite:///{store}", trace: false}}
-owners: {{ops: {{email: ops@example.test}}}}
-systems:
-  shop: {{connector: webhook}}
-  erp: {{connector: sqlite, path: {db}, setup: {schema}}}
-flows:
-  orders:
-    trigger: {{system: shop}}
-    steps:
-      - map: '{{"order_no": id, "email": customer.email, "total": $sum(lines.(qty * price))}}'
-    deliver: {{system: erp, table: orders, mode: upsert, key: order_no}}
-    on_error: {{owner: ops}}
-"""
-SCHEMA = "CREATE TABLE IF NOT EXISTS orders (order_no TEXT PRIMARY KEY, email TEXT, total NUMERIC);"
+CONFIG = 'hub: {{name: engine, store: "sqlite:///{store}", trace: false}}' + ORDERS
+SCHEMA = ORDERS_TABLE
 PRODUCERS = 50
 
 

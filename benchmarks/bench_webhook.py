@@ -32,24 +32,11 @@ from pathlib import Path
 
 import httpx
 
-from common import HERE, cpu_seconds, free_port, machine, rss_mb, wait_http, write_section, wrk
+from common import HERE, ORDERS, ORDERS_TABLE, cpu_seconds, free_port, machine, rss_mb, wait_http, write_section, wrk
 from nodered import NodeRed
 
 BIN = Path(sys.executable).parent
-CONFIG = """
-hub: {{name: bench, port: {port}, trace: false}}
-owners: {{ops: {{email: ops@example.test}}}}
-systems:
-  shop: {{connector: webhook}}
-  erp: {{connector: sqlite, path: {db}, setup: {schema}}}
-flows:
-  orders:
-    trigger: {{system: shop}}
-    steps:
-      - map: '{{"order_no": id, "email": customer.email, "total": $sum(lines.(qty * price))}}'
-    deliver: {{system: erp, table: orders, mode: upsert, key: order_no}}
-    on_error: {{owner: ops}}
-"""
+CONFIG = "hub: {{name: bench, port: {port}, trace: false}}" + ORDERS
 
 
 @dataclass
@@ -68,7 +55,7 @@ def interlace(work: Path, processes: int) -> Contender:
     folder = work / f"interlace-{processes}"
     folder.mkdir()
     schema = folder / "schema.sql"
-    schema.write_text("CREATE TABLE IF NOT EXISTS orders (order_no TEXT PRIMARY KEY, email TEXT, total NUMERIC);")
+    schema.write_text(ORDERS_TABLE)
 
     def start() -> tuple[int, int]:
         port = free_port()

@@ -18,6 +18,23 @@ HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "performance.md"
 TICK = os.sysconf("SC_CLK_TCK")
 
+ORDERS = """
+owners: {{ops: {{email: ops@example.test}}}}
+systems:
+  shop: {{connector: webhook}}
+  erp: {{connector: sqlite, path: {db}, setup: {schema}}}
+flows:
+  orders:
+    trigger: {{system: shop}}
+    steps:
+      - map: '{{"order_no": id, "email": customer.email, "total": $sum(lines.(qty * price))}}'
+    deliver: {{system: erp, table: orders, mode: upsert, key: order_no}}
+    on_error: {{owner: ops}}
+"""
+"""The flow of the webhook and engine benchmarks (after a `hub:` line of each one's own): an
+order mapped and upserted into an SQLite table."""
+ORDERS_TABLE = "CREATE TABLE IF NOT EXISTS orders (order_no TEXT PRIMARY KEY, email TEXT, total NUMERIC);"
+
 
 def free_port() -> int:
     with socket.socket() as s:
