@@ -142,12 +142,13 @@ flows:
 def test_kill_9_in_an_overload_keeps_the_bound_and_loses_nothing(
     tmp_path: Path, hub_process: list[HubProcess]
 ) -> None:
-    """A receiver that takes about 200 orders/s, 50 senders as fast as they can: the backlog
+    """A receiver that takes about 40 orders/s, 50 senders as fast as they can: the backlog
     never passes its bound (the store checks it in the transaction that would pass it), the
     senders get 429 with Retry-After, and after a kill -9 every acknowledged order arrives, each
     under one Idempotency-Key (a receiver that honours the key counts it once)."""
-    orders, bound = 1500, 200
-    receiver = Receiver(tmp_path, delay=0.01).start()
+    orders, bound = 900, 100
+    # slow enough that the senders outrun it whatever else the machine is doing
+    receiver = Receiver(tmp_path, delay=0.05).start()
     try:
         port = free_port()
         (tmp_path / "hub.yaml").write_text(OVERLOAD.format(port=port, bound=bound, receiver=receiver.port))

@@ -180,7 +180,7 @@ class Worker:
             await self._deliver(flow, due)
         return outcomes
 
-        # -- outcomes ----------------------------------------------------------------------
+    # -- outcomes ----------------------------------------------------------------------
     def _trace(
         self,
         flow: CompiledFlow,
