@@ -112,13 +112,9 @@ class WebhookConnector(Connector):
                 return await _answer(send, 409, {"error": str(exc), "message_id": exc.message_id})
             raise
         if not ids and event is None:
-            return _error(
-                404,
-                f"the request names no event: POST to {self.path.rstrip('/')}/<event> "
-                f"or send the {self.settings.event_header} header",
-            )
+            names = f"POST to {self.path.rstrip('/')}/<event> or send the {self.settings.event_header} header"
+            return await _answer(send, 404, {"error": f"the request names no event: {names}"})
         if not ids:
-            what = f"event {event!r}" if event is not None else "an event with no name"
-            return await _answer(send, 404, {"error": f"no flow takes {what} from system {self.system!r}"})
+            return await _answer(send, 404, {"error": f"no flow takes event {event!r} from system {self.system!r}"})
         first = next(iter(ids.values()))
         return await _answer(send, 202, {"id": first, "ids": ids})
