@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -170,35 +171,44 @@ class Crm:
 
 class HubProcess:
     """`interlace run CONFIG` as a real process (with `processes` > 1: the first process and its
-    helpers, which die with it)."""
+    helpers, which die with it). With `log`, its output is appended to that file (a long run logs
+    more than a pipe holds unread)."""
 
-    def __init__(self, config: Path, port: int, processes: int = 1) -> None:
+    def __init__(self, config: Path, port: int, processes: int = 1, log: Path | None = None) -> None:
         self.config = config
         self.port = port
         self.processes = processes
+        self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, timeout: float = 15.0) -> None:
         """Start the hub and wait for its /health. A port taken meanwhile (exit code 3: the port
         was free when the test picked it) moves the hub to another free port: see `url`."""
         for _ in range(5):
-            cmd = [str(BIN / "interlace"), "run", str(self.config), "--port", str(self.port), "--log-level", "warning"]
-            self.proc = subprocess.Popen(
-                [*cmd, "--processes", str(self.processes)],
-                cwd=self.config.parent,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-            )
+            out = self.log.open("ab") if self.log is not None else subprocess.PIPE
             try:
-                wait_http(self.url + "/health", proc=self.proc)
+                argv = [str(BIN / "interlace"), "run", str(self.config), "--port", str(self.port)]
+                self.proc = subprocess.Popen(
+                    [*argv, "--log-level", "warning", "--processes", str(self.processes)],
+                    cwd=self.config.parent,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            finally:
+                if self.log is not None:
+                    out.close()  # type: ignore[union-attr]
+            try:
+                wait_http(self.url + "/health", timeout=timeout, proc=self.proc)
                 return
-            except RuntimeError:
+            except RuntimeError as exc:
                 if self.proc.returncode != 3:
-                    raise
+                    if self.log is None:
+                        raise
+                    raise RuntimeError(f"{exc}{self.log.read_text(errors='replace')[-4000:]}") from None
                 self.port = free_port()
         raise RuntimeError("no free port for the hub after 5 tries")
 
@@ -223,12 +233,43 @@ class HubProcess:
         if self.proc is not None:
             self.proc.terminate()
             try:
-                out = self.proc.communicate(timeout=20)[0].decode()
+                raw = self.proc.communicate(timeout=20)[0]
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                out = self.proc.communicate()[0].decode()
+                raw = self.proc.communicate()[0]
             self.proc = None
+            out = raw.decode() if raw is not None else ""
         return out
+
+
+async def post_orders(
+    url: str,
+    bodies: dict[str, object],
+    concurrency: int,
+    answered: dict[str, int],
+    *,
+    idempotency: bool = False,
+    timeout: float = 5.0,
+) -> None:
+    """POST each body (keyed by order id) with `concurrency` clients, recording {order id: HTTP
+    status} in `answered` as answers come. A request the hub died on is left unanswered. With
+    `idempotency`, each carries `Idempotency-Key: <order id>`, as a client that resends does."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for order_id in bodies:
+        queue.put_nowait(order_id)
+    async with httpx.AsyncClient(timeout=timeout) as client:
+
+        async def sender() -> None:
+            while not queue.empty():
+                order_id = queue.get_nowait()
+                headers = {"Idempotency-Key": order_id} if idempotency else {}
+                try:
+                    r = await client.post(url, json=bodies[order_id], headers=headers)
+                    answered[order_id] = r.status_code
+                except httpx.HTTPError:
+                    pass  # the hub died with this request in flight: not acknowledged
+
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
 
 
 SERVICES = {"postgres": ("127.0.0.1", 5432), "mysql": ("127.0.0.1", 3306)}

@@ -98,7 +98,12 @@ class Worker:
                 await self._slot.wait()
                 continue
             self.wakeup.clear()
-            items = await self.backend.lease(self.owner, free, self.lease)
+            try:
+                items = await self.backend.lease(self.owner, free, self.lease)
+            except Exception:  # the store refused a write (a full disk): wait, and lease again
+                log.exception("could not lease work; trying again in %.1fs", self.poll)
+                await asyncio.sleep(self.poll)
+                continue
             if not items:
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), self.poll)
