@@ -33,6 +33,9 @@ LAYERS: list[set[str]] = [
     {"message", "mapping", "formats", "scaffold"},
     {"connectors", "backends"},
     {"config"},
+    # What the hub reports and tells from its store and its config: the measured gain (gain.py, which
+    # the API and the CLI both serve) and the owners' notices (notify/, which the hub runs).
+    {"gain", "notify"},
     {"readiness", "web"},
     {"engine"},
     {"entities", "testing"},
