@@ -257,3 +257,20 @@ async def test_extend_keeps_a_slow_item_leased(backend: Backend) -> None:
     await asyncio.sleep(4.0)
     [again] = await backend.lease("w2", 1, 30)
     assert again.id == item.id, "a lease nobody extends runs out"
+
+
+async def test_daily_counts_follow_the_counts(backend: Backend) -> None:
+    a, b = msg("a"), msg("b")
+    await backend.enqueue([NewWork(a), NewWork(b), NewWork(msg("a"))])
+    items = await backend.lease("w", 10, 30)
+    first_a = next(i for i in items if i.message.id == a.id)
+    outcomes = [Settle(first_a, delivered=2), *(Settle(i, park=True, reason="bad") for i in items if i is not first_a)]
+    await backend.settle(outcomes)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    counts = await backend.daily_counts()
+    assert [(c.flow, c.day, c.received, c.delivered, c.exceptions) for c in counts] == [
+        ("a", today, 2, 2, 1),
+        ("b", today, 1, 0, 1),
+    ]
+    assert await backend.daily_counts(since="9999-01-01") == []
+    assert [c.flow for c in await backend.daily_counts(today, today)] == ["a", "b"]

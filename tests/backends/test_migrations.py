@@ -54,3 +54,23 @@ async def test_a_store_from_a_newer_interlace_is_refused(tmp_path: Path) -> None
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(RuntimeError, match="newer than this Interlace knows"):
         await SqliteBackend(path).open()
+
+
+async def test_counts_of_a_version_2_store_are_kept_per_day_from_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    with sqlite3.connect(path) as conn:
+        for script in MIGRATIONS[:2]:
+            conn.executescript(script)
+        conn.execute("INSERT INTO flow_counts (flow, received) VALUES ('orders', 5)")
+        conn.execute("PRAGMA user_version = 2")
+    b = SqliteBackend(path)
+    await b.open()
+    try:
+        assert await b.daily_counts() == [], "the days before the upgrade are not known"
+        await b.enqueue([NewWork(Message(flow="orders"))])
+        [day] = await b.daily_counts()
+        assert (day.flow, day.received) == ("orders", 1)
+        [total] = await b.counts()
+        assert total.received == 6
+    finally:
+        await b.close()

@@ -194,6 +194,17 @@ class FlowCounts:
     exceptions: int = 0
 
 
+@dataclass
+class DayCounts:
+    """A flow's counts on one UTC day (`day` as YYYY-MM-DD)."""
+
+    flow: str
+    day: str
+    received: int = 0
+    delivered: int = 0
+    exceptions: int = 0
+
+
 class Backend(ABC):
     """The store and the queue. Implementations: `sqlite.py` (embedded default)."""
 
@@ -261,6 +272,12 @@ class Backend(ABC):
 
     @abstractmethod
     async def counts(self) -> list[FlowCounts]: ...
+
+    async def daily_counts(self, since: str | None = None, until: str | None = None) -> list[DayCounts]:
+        """Each flow's counts per UTC day from `since` to `until` (YYYY-MM-DD, both included; None:
+        no bound), by day then flow: what gain is measured from (gain.py). Read without waiting
+        for writers."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no daily counts")
 
     @abstractmethod
     async def pending(self) -> int:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from interlace.backends.base import (
     Backend,
+    DayCounts,
     ExceptionRecord,
     FieldSource,
     FlowCounts,
@@ -131,6 +132,31 @@ MIGRATIONS: list[str] = [
     END;
     CREATE TRIGGER work_removed AFTER DELETE ON work BEGIN
         UPDATE backlog SET n = n - 1 WHERE flow = old.flow;
+    END;
+    """,
+    # version 3: the counts of each flow per UTC day (what `interlace gain` reports), kept by
+    # triggers on flow_counts so that no write path changes; days start with this version
+    """
+    CREATE TABLE flow_days (
+        flow TEXT NOT NULL,
+        day TEXT NOT NULL,
+        received INTEGER NOT NULL DEFAULT 0,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        exceptions INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (flow, day)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER flow_counts_added AFTER INSERT ON flow_counts BEGIN
+        INSERT INTO flow_days (flow, day, received, delivered, exceptions)
+        VALUES (new.flow, date('now'), new.received, new.delivered, new.exceptions)
+        ON CONFLICT (flow, day) DO UPDATE SET received = received + excluded.received,
+            delivered = delivered + excluded.delivered, exceptions = exceptions + excluded.exceptions;
+    END;
+    CREATE TRIGGER flow_counts_changed AFTER UPDATE ON flow_counts BEGIN
+        INSERT INTO flow_days (flow, day, received, delivered, exceptions)
+        VALUES (new.flow, date('now'), new.received - old.received, new.delivered - old.delivered,
+                new.exceptions - old.exceptions)
+        ON CONFLICT (flow, day) DO UPDATE SET received = received + excluded.received,
+            delivered = delivered + excluded.delivered, exceptions = exceptions + excluded.exceptions;
     END;
     """,
 ]
@@ -776,6 +802,17 @@ class SqliteBackend(Backend):
             return [FlowCounts(*r) for r in rows.fetchall()]
 
         return await self._run(op)
+
+    async def daily_counts(self, since: str | None = None, until: str | None = None) -> list[DayCounts]:
+        def op(conn: sqlite3.Connection) -> list[DayCounts]:
+            rows = conn.execute(
+                "SELECT flow, day, received, delivered, exceptions FROM flow_days"
+                " WHERE day >= ? AND day <= ? ORDER BY day, flow",
+                (since or "", until or "9999-12-31"),
+            )
+            return [DayCounts(*r) for r in rows.fetchall()]
+
+        return await asyncio.to_thread(self._read, op)
 
     async def pending(self) -> int:
         def op(conn: sqlite3.Connection) -> int:

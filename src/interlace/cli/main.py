@@ -399,6 +399,7 @@ COMMAND_MODULES = (
     "interlace.cli.files",  # inspect-file
     "interlace.cli.tokens",  # token create/list/revoke
     "interlace.cli.audit",  # audit
+    "interlace.cli.gain",  # gain
 )
 
 
