@@ -119,7 +119,7 @@ def wrk(port: int, *, connections: int, seconds: float, tag: str, path_script: s
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     failed = (int(bad.group(1)) if bad else 0) + (sum(int(g) for g in errors.groups()) if errors else 0)
-    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     return WrkResult(requests, requests - failed, seconds, _ms(lat["50"]), _ms(lat["99"]))
 
 

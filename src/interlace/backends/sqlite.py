@@ -218,12 +218,42 @@ def correlation_of(message_id: str) -> str:
     return message_id.split(".", 1)[0]
 
 
+class _Enqueue:
+    """An enqueue waiting for the writer (a plain one, with no idempotency key and no cursor, can
+    be run together with its neighbours: see SqliteBackend._run_enqueues)."""
+
+    __slots__ = ("backend", "bounds", "cursor", "plain", "traces", "work")
+
+    def __init__(
+        self,
+        backend: SqliteBackend,
+        work: Sequence[NewWork],
+        cursor: tuple[str, JSON] | None,
+        traces: Sequence[TraceEntry],
+        bounds: Mapping[str, int] | None,
+    ) -> None:
+        self.backend = backend
+        self.work = work
+        self.cursor = cursor
+        self.traces = traces
+        self.bounds = bounds
+        self.plain = cursor is None and all(w.idempotency_key is None for w in work)
+
+    def __call__(self, conn: sqlite3.Connection) -> list[str]:
+        return self.backend._enqueue(conn, self)
+
+
+def _plain(op: Op) -> bool:
+    return isinstance(op, _Enqueue) and op.plain
+
+
 class SqliteBackend(Backend):
     def __init__(self, path: Path, *, durable: str = "full") -> None:
         self.path = path
         self.durable = durable
         self.on_new_work: Callable[[], None] | None = None
-        self._queue: queue.SimpleQueue[tuple[Op, asyncio.Future[Any], bool] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[tuple[Op, asyncio.Future[Any], bool]] | None] = queue.SimpleQueue()
+        self._outbox: list[tuple[Op, asyncio.Future[Any], bool]] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = False
@@ -237,9 +267,7 @@ class SqliteBackend(Backend):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._create_schema)
-        self._thread = threading.Thread(
-            target=self._writer, name=f"sqlite-writer:{self.path.name}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._writer, name=f"sqlite-writer:{self.path.name}", daemon=True)
         self._thread.start()
 
     def _create_schema(self) -> None:
@@ -251,6 +279,8 @@ class SqliteBackend(Backend):
 
     async def close(self) -> None:
         if self._thread is not None:
+            if self._outbox:
+                self._hand_over()
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
@@ -277,7 +307,7 @@ class SqliteBackend(Backend):
                 first = self._queue.get()
                 if first is None:
                     return
-                group = [first]
+                group = list(first)
                 stop = False
                 while len(group) < _MAX_GROUP:
                     try:
@@ -287,8 +317,9 @@ class SqliteBackend(Backend):
                     if nxt is None:
                         stop = True
                         break
-                    group.append(nxt)
-                self._run_group(conn, group)
+                    group.extend(nxt)
+                if group:
+                    self._run_group(conn, group)
                 if stop:
                     return
         finally:
@@ -310,16 +341,18 @@ class SqliteBackend(Backend):
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for op, fut, _ in group:
-                conn.execute("SAVEPOINT op")
-                try:
-                    value = op(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO op")
-                    results.append((fut, None, exc))
-                else:
-                    results.append((fut, value, None))
-                conn.execute("RELEASE op")
+            start = 0
+            while start < len(group):
+                end = start
+                while end < len(group) and _plain(group[end][0]):
+                    end += 1
+                if end - start > 1:  # plain enqueues side by side: one statement each for all of them
+                    self._run_enqueues(conn, group[start:end], results)
+                    start = end
+                    continue
+                op, fut, _ = group[start]
+                results.append((fut, *self._run_one(conn, op)))
+                start += 1
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -331,9 +364,81 @@ class SqliteBackend(Backend):
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._resolve, results, self._wake)
 
-    def _resolve(
-        self, results: list[tuple[asyncio.Future[Any], Any, BaseException | None]], wake: bool
+    @staticmethod
+    def _run_one(conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:
+        """`op` in a savepoint of its own: its failure undoes only its own writes."""
+        conn.execute("SAVEPOINT op")
+        try:
+            value = op(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO op")
+            return None, exc
+        finally:
+            conn.execute("RELEASE op")
+        return value, None
+
+    def _run_enqueues(
+        self,
+        conn: sqlite3.Connection,
+        ops: list[tuple[Op, asyncio.Future[Any], bool]],
+        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
     ) -> None:
+        """Several plain enqueues (no idempotency key, no cursor) as one: the bounds checked in
+        order against one read of the backlog, then one insert of all their work items, traces
+        and counts. Their outcomes are what running them one by one would give."""
+        now = time.time()
+        pending: dict[str, int] = {}
+        accepted: list[_Enqueue] = []
+        answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        for op, fut, _ in ops:
+            assert isinstance(op, _Enqueue)
+            try:
+                if op.bounds:
+                    adding = Counter(w.message.flow for w in op.work)
+                    for flow in adding:
+                        if flow in op.bounds and flow not in pending:
+                            pending[flow] = self._backlog_of(conn, flow)
+                    self._admit(adding, op.bounds, pending)
+            except Backpressure as exc:
+                answers.append((fut, None, exc))
+                continue
+            accepted.append(op)
+            answers.append((fut, [w.message.id for w in op.work], None))
+        conn.execute("SAVEPOINT batch")
+        try:
+            work = [w for op in accepted for w in op.work]
+            self._insert_work(conn, work, now)
+            self._insert_traces(conn, [t for op in accepted for t in op.traces])
+            for flow, n in Counter(w.message.flow for w in work).items():
+                self._count(conn, flow, "received", n)
+        except sqlite3.Error:  # one of them is refused: run each on its own, to refuse only that one
+            conn.execute("ROLLBACK TO batch")
+            conn.execute("RELEASE batch")
+            for op, fut, _ in ops:
+                results.append((fut, *self._run_one(conn, op)))
+            return
+        conn.execute("RELEASE batch")
+        results.extend(answers)
+
+    def _backlog_of(self, conn: sqlite3.Connection, flow: str) -> int:
+        row = conn.execute("SELECT n FROM backlog WHERE flow = ?", (flow,)).fetchone()
+        pending = int(row[0]) if row is not None else 0
+        self.backlog_seen[flow] = pending
+        return pending
+
+    @staticmethod
+    def _admit(adding: Counter[str], bounds: Mapping[str, int], pending: dict[str, int]) -> None:
+        """Count `adding` into `pending`, or raise Backpressure (counting nothing) when a flow
+        would pass its bound."""
+        for flow, n in adding.items():
+            bound = bounds.get(flow)
+            if bound is not None and pending[flow] + n > bound:
+                raise Backpressure(flow, pending[flow], bound)
+        for flow, n in adding.items():
+            if flow in pending:
+                pending[flow] += n
+
+    def _resolve(self, results: list[tuple[asyncio.Future[Any], Any, BaseException | None]], wake: bool) -> None:
         for fut, value, exc in results:
             if fut.done():
                 continue
@@ -349,8 +454,16 @@ class SqliteBackend(Backend):
         if self._thread is None or self._loop is None:
             raise RuntimeError("backend is not open")
         fut: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put((op, fut, durable))
+        self._outbox.append((op, fut, durable))
+        if len(self._outbox) == 1:
+            self._loop.call_soon(self._hand_over)
         return await fut
+
+    def _hand_over(self) -> None:
+        """Give the writer every operation of this turn of the event loop at once: waking a
+        thread costs more than most operations, so it is woken once per turn, not per operation."""
+        ops, self._outbox = self._outbox, []
+        self._queue.put(ops)
 
     def _read(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run a read on a connection of its own (WAL: readers never wait for the writer)."""
@@ -422,48 +535,39 @@ class SqliteBackend(Backend):
         traces: Sequence[TraceEntry] = (),
         bounds: Mapping[str, int] | None = None,
     ) -> list[str]:
-        def op(conn: sqlite3.Connection) -> list[str]:
-            now = time.time()
-            ids: list[str] = []
-            fresh: list[NewWork] = []
-            for w in work:
-                if w.idempotency_key is not None:
-                    cur = conn.execute(
-                        "INSERT OR IGNORE INTO idempotency (key, message_id, at, fingerprint) VALUES (?, ?, ?, ?)",
-                        (w.idempotency_key, w.message.id, now, w.fingerprint),
-                    )
-                    if cur.rowcount == 0:
-                        row = conn.execute(
-                            "SELECT message_id, fingerprint FROM idempotency WHERE key = ?", (w.idempotency_key,)
-                        ).fetchone()
-                        if w.fingerprint is not None and row[1] is not None and row[1] != w.fingerprint:
-                            raise IdempotencyConflict(w.idempotency_key, row[0])
-                        ids.append(row[0])
-                        continue
-                ids.append(w.message.id)
-                fresh.append(w)
-            if bounds:
-                self._check_bounds(conn, Counter(w.message.flow for w in fresh), bounds)
-            self._insert_work(conn, fresh, now)
-            fresh_ids = {w.message.id for w in fresh}
-            self._insert_traces(conn, [t for t in traces if t.message_id in fresh_ids])
-            for flow, n in Counter(w.message.flow for w in fresh).items():
-                self._count(conn, flow, "received", n)
-            self._store_cursor(conn, cursor, now)
-            return ids
+        return await self._run(_Enqueue(self, work, cursor, traces, bounds), durable=True)
 
-        return await self._run(op, durable=True)
-
-    def _check_bounds(self, conn: sqlite3.Connection, adding: Counter[str], bounds: Mapping[str, int]) -> None:
-        for flow, n in adding.items():
-            bound = bounds.get(flow)
-            if bound is None:
-                continue
-            row = conn.execute("SELECT n FROM backlog WHERE flow = ?", (flow,)).fetchone()
-            pending = row[0] if row is not None else 0
-            self.backlog_seen[flow] = pending
-            if pending + n > bound:
-                raise Backpressure(flow, pending, bound)
+    def _enqueue(self, conn: sqlite3.Connection, op: _Enqueue) -> list[str]:
+        now = time.time()
+        ids: list[str] = []
+        fresh: list[NewWork] = []
+        for w in op.work:
+            if w.idempotency_key is not None:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO idempotency (key, message_id, at, fingerprint) VALUES (?, ?, ?, ?)",
+                    (w.idempotency_key, w.message.id, now, w.fingerprint),
+                )
+                if cur.rowcount == 0:
+                    row = conn.execute(
+                        "SELECT message_id, fingerprint FROM idempotency WHERE key = ?", (w.idempotency_key,)
+                    ).fetchone()
+                    if w.fingerprint is not None and row[1] is not None and row[1] != w.fingerprint:
+                        raise IdempotencyConflict(w.idempotency_key, row[0])
+                    ids.append(row[0])
+                    continue
+            ids.append(w.message.id)
+            fresh.append(w)
+        if op.bounds:
+            adding = Counter(w.message.flow for w in fresh)
+            pending = {flow: self._backlog_of(conn, flow) for flow in adding if flow in op.bounds}
+            self._admit(adding, op.bounds, pending)
+        self._insert_work(conn, fresh, now)
+        fresh_ids = {w.message.id for w in fresh}
+        self._insert_traces(conn, [t for t in op.traces if t.message_id in fresh_ids])
+        for flow, n in Counter(w.message.flow for w in fresh).items():
+            self._count(conn, flow, "received", n)
+        self._store_cursor(conn, op.cursor, now)
+        return ids
 
     async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
         def op(conn: sqlite3.Connection) -> list[WorkItem]:
@@ -702,15 +806,9 @@ class SqliteBackend(Backend):
             self._insert_work(conn, [NewWork(msg, row[1], now)], now)
             self._insert_traces(
                 conn,
-                [
-                    TraceEntry(
-                        msg.id, msg.correlation_id, msg.flow, row[1], row[2], "retried", 0, msg.body, at=now
-                    )
-                ],
+                [TraceEntry(msg.id, msg.correlation_id, msg.flow, row[1], row[2], "retried", 0, msg.body, at=now)],
             )
-            conn.execute(
-                "UPDATE exceptions SET status = 'retried', resolved_at = ? WHERE id = ?", (now, exception_id)
-            )
+            conn.execute("UPDATE exceptions SET status = 'retried', resolved_at = ? WHERE id = ?", (now, exception_id))
             return True
 
         return await self._run(op, durable=True)
@@ -718,8 +816,7 @@ class SqliteBackend(Backend):
     async def discard_exception(self, exception_id: int) -> bool:
         def op(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "UPDATE exceptions SET status = 'discarded', resolved_at = ?"
-                " WHERE id = ? AND status = 'open'",
+                "UPDATE exceptions SET status = 'discarded', resolved_at = ? WHERE id = ? AND status = 'open'",
                 (time.time(), exception_id),
             )
             return cur.rowcount == 1
@@ -742,14 +839,11 @@ class SqliteBackend(Backend):
             args,
         ).fetchall()
         return [
-            TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load(r[7]), _load(r[8]), r[9], r[10])
-            for r in rows
+            TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load(r[7]), _load(r[8]), r[9], r[10]) for r in rows
         ]
 
     async def trace(self, message_id: str) -> list[TraceEntry]:
-        return await self._run(
-            lambda conn: self._traces(conn, "correlation_id = ?", (correlation_of(message_id),))
-        )
+        return await self._run(lambda conn: self._traces(conn, "correlation_id = ?", (correlation_of(message_id),)))
 
     def _exception(self, conn: sqlite3.Connection, row: Any, history: bool) -> ExceptionRecord:
         msg = Message.model_validate_json(row[6])
@@ -780,18 +874,14 @@ class SqliteBackend(Backend):
                     clauses.append(f"{column} = ?")
                     args.append(value)
             where = " WHERE " + " AND ".join(clauses) if clauses else ""
-            rows = conn.execute(
-                f"SELECT {self._EXC_COLUMNS} FROM exceptions{where} ORDER BY id", args
-            ).fetchall()
+            rows = conn.execute(f"SELECT {self._EXC_COLUMNS} FROM exceptions{where} ORDER BY id", args).fetchall()
             return [self._exception(conn, r, history=False) for r in rows]
 
         return await self._run(op)
 
     async def get_exception(self, exception_id: int) -> ExceptionRecord | None:
         def op(conn: sqlite3.Connection) -> ExceptionRecord | None:
-            row = conn.execute(
-                f"SELECT {self._EXC_COLUMNS} FROM exceptions WHERE id = ?", (exception_id,)
-            ).fetchone()
+            row = conn.execute(f"SELECT {self._EXC_COLUMNS} FROM exceptions WHERE id = ?", (exception_id,)).fetchone()
             return None if row is None else self._exception(conn, row, history=True)
 
         return await self._run(op)

@@ -47,6 +47,11 @@ class CompiledFlow:
         return metrics.RECEIVED.labels(self.name)
 
     @cached_property
+    def steps_seconds(self) -> Any:
+        """This flow's histogram of the time its steps take per work item."""
+        return metrics.STAGE_SECONDS.labels(self.name, "steps")
+
+    @cached_property
     def leading_validates(self) -> list[Validate]:
         """The validate steps before any other step: a push source runs them before answering."""
         out = []

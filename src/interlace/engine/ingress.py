@@ -118,7 +118,11 @@ class HubIngress:
         )
         now = time.time()
         trace = self.trace
-        traces = [TraceEntry(msg.id, msg.correlation_id, flow.name, 0, "received", "received", 0, item.body, at=now)]
+        traces = (
+            [TraceEntry(msg.id, msg.correlation_id, flow.name, 0, "received", "received", 0, item.body, at=now)]
+            if trace
+            else []
+        )
         position = 0
         if validate:
             for step in flow.leading_validates:
@@ -132,7 +136,7 @@ class HubIngress:
                 position += 1
         key = f"{flow.name}:{item.idempotency_key}" if item.idempotency_key is not None else None
         work = NewWork(msg, position, idempotency_key=key, fingerprint=item.fingerprint)
-        return work, traces if trace else []
+        return work, traces
 
     async def submit(
         self,

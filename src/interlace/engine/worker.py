@@ -11,6 +11,7 @@ a delivery position delivers once. Items due for the same delivery are delivered
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -37,6 +38,10 @@ policy; sinks' own timeouts (HTTP, database) normally answer long before."""
 
 _BATCH = 500
 """Most items handed to one `deliver_many` call of a batched sink."""
+
+_GATHER = 0.005
+"""Seconds new work waits, while a batch is running, before it is leased (unless the batch ends
+first)."""
 
 
 def worker_id() -> str:
@@ -68,6 +73,7 @@ class Worker:
         self._inflight = 0
         self._held: set[int] = set()
         self._slot = asyncio.Event()
+        self._finished = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
@@ -97,6 +103,12 @@ class Worker:
                 self._slot.clear()
                 await self._slot.wait()
                 continue
+            if self._inflight and not self._finished.is_set():
+                # while a batch runs, new items gather for a moment: one lease, run and settle
+                # then carries many of them instead of a few (their senders were answered already)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._finished.wait(), _GATHER)
+            self._finished.clear()
             self.wakeup.clear()
             try:
                 items = await self.backend.lease(self.owner, free, self.lease)
@@ -122,6 +134,7 @@ class Worker:
         if not task.cancelled() and task.exception() is not None:
             log.error("work group failed", exc_info=task.exception())
         self._slot.set()
+        self._finished.set()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop leasing; let running items settle for up to `grace` seconds (the rest come back
@@ -277,6 +290,7 @@ class Worker:
         traces: list[TraceEntry] = []
         position = item.position
         attempt = item.attempts + 1
+        keep = self.trace_bodies  # with `hub.trace: false` only failures and retries are traced
         started = time.perf_counter()
         while position < len(flow.steps):
             step = flow.steps[position]
@@ -285,33 +299,36 @@ class Worker:
             except Exception as exc:
                 return self._failure(flow, item, exc, msg, position, traces), False
             if isinstance(outcome, Continue):
-                traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.body))
+                if keep:
+                    traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.body))
                 msg.body = outcome.body
                 position += 1
                 continue
             if isinstance(outcome, Drop):
-                traces.append(
-                    self._trace(flow, msg, position, "filtered", attempt, msg.body, error=outcome.reason)
-                )
+                if keep:
+                    traces.append(self._trace(flow, msg, position, "filtered", attempt, msg.body, error=outcome.reason))
                 return Settle(item, traces), False
             if isinstance(outcome, Split):
                 children = [msg.child(str(i), body) for i, body in enumerate(outcome.bodies)]
-                traces.append(
-                    self._trace(flow, msg, position, "split", attempt, msg.body, [c.id for c in children])
-                )
+                if keep:
+                    traces.append(
+                        self._trace(flow, msg, position, "split", attempt, msg.body, [c.id for c in children])
+                    )
                 return Settle(item, traces, outputs=[NewWork(c, position + 1) for c in children]), False
             if isinstance(outcome, Route):
                 routed = msg.model_copy(update={"flow": outcome.flow, "attempt": 0})
-                traces.append(self._trace(flow, msg, position, "routed", attempt, msg.body, outcome.flow))
+                if keep:
+                    traces.append(self._trace(flow, msg, position, "routed", attempt, msg.body, outcome.flow))
                 return Settle(item, traces, outputs=[NewWork(routed, 0)]), False
             if isinstance(outcome, Effects):
-                traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.summary))
-                metrics.STAGE_SECONDS.labels(flow.name, "steps").observe(time.perf_counter() - started)
+                if keep:
+                    traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.summary))
+                flow.steps_seconds.observe(time.perf_counter() - started)
                 effects = Settle(
                     item, traces, outputs=outcome.outputs, golden=outcome.golden, exceptions=outcome.exceptions
                 )
                 return effects, False
-        metrics.STAGE_SECONDS.labels(flow.name, "steps").observe(time.perf_counter() - started)
+        flow.steps_seconds.observe(time.perf_counter() - started)
         outputs = [NewWork(msg, len(flow.steps) + j) for j in range(len(flow.deliveries))]
         return Settle(item, traces, outputs=outputs), True
 
@@ -354,6 +371,8 @@ class Worker:
             for d, result in zip(chunk, results, strict=True):
                 failed += isinstance(result, BaseException)
                 self._record(flow, d, result)
+        if len(due) > failed:
+            metrics.DELIVERIES.labels(flow.name, delivery.system, "ok").inc(len(due) - failed)
         # one line per batch: a line per message would cost more than the delivery at a few
         # thousand a second; each retry and parking has its own line (at info) in _verdict
         log.log(
@@ -366,8 +385,8 @@ class Worker:
         """Write one delivery's result into its item's outcome."""
         outcome, msg, position = d.outcome, d.message, d.position
         if not isinstance(result, BaseException):
-            metrics.DELIVERIES.labels(flow.name, flow.delivery(position).system, "ok").inc()
-            outcome.traces.append(self._trace(flow, msg, position, "ok", d.attempts + 1, msg.body, result))
+            if self.trace_bodies:
+                outcome.traces.append(self._trace(flow, msg, position, "ok", d.attempts + 1, msg.body, result))
             outcome.delivered += 1
             return
         metrics.DELIVERIES.labels(flow.name, flow.delivery(position).system, "failed").inc()

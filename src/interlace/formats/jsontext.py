@@ -47,13 +47,27 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         if "infinity" in reason:  # 1e400: JSON syntax, but no double holds it
             raise JsonRefused(f"a number too large for a double: {reason}", offset=offset, limit=True) from None
         raise JsonRefused(f"not JSON: {reason}", offset=offset) from None
-    problem = value_problem(value, max_depth)
-    if problem is not None:
-        offset = depth_offset(raw, max_depth) if problem.too_deep else None
-        raise JsonRefused(problem.reason, offset=offset, too_deep=problem.too_deep, limit=True)
-    if _has_wide_float(value):
+    # What orjson gives is finite and within 64 bits, or a float standing for a longer integer;
+    # the walks below look for depth and for such floats only where the bytes allow them (a text
+    # with fewer brackets than the limit cannot nest past it): most bodies need neither walk.
+    if raw.count(b"[") + raw.count(b"{") > max_depth:
+        problem = value_problem(value, max_depth)
+        if problem is not None:
+            offset = depth_offset(raw, max_depth) if problem.too_deep else None
+            raise JsonRefused(problem.reason, offset=offset, too_deep=problem.too_deep, limit=True)
+    if _maybe_wide(raw) and _has_wide_float(value):
         _check_exact_integers(raw)
     return value
+
+
+_SHAPES = bytes(0x30 if 0x30 <= i <= 0x39 else 0x65 if i in (0x45, 0x65) else 0x20 for i in range(256))
+
+
+def _maybe_wide(raw: bytes) -> bool:
+    """Whether `raw` has what a float of 2**63 or more is written with: 19 digits in a row, or an
+    exponent (which JSON writes right after a digit)."""
+    shapes = raw.translate(_SHAPES)
+    return b"0000000000000000000" in shapes or b"0e" in shapes
 
 
 def _has_wide_float(value: Any) -> bool:
