@@ -168,6 +168,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _MAX_GROUP = 1000
 
+_KEEP_ARRIVED = 4096
+"""New messages kept in memory (by their stored text) for the lease that takes them next."""
+
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring the store at `path` up to SCHEMA_VERSION, one transaction per step."""
@@ -254,6 +257,7 @@ class SqliteBackend(Backend):
         self.on_new_work: Callable[[], None] | None = None
         self._queue: queue.SimpleQueue[list[tuple[Op, asyncio.Future[Any], bool]] | None] = queue.SimpleQueue()
         self._outbox: list[tuple[Op, asyncio.Future[Any], bool]] = []
+        self._arrived: dict[str, Message | None] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = False
@@ -407,7 +411,7 @@ class SqliteBackend(Backend):
         conn.execute("SAVEPOINT batch")
         try:
             work = [w for op in accepted for w in op.work]
-            self._insert_work(conn, work, now)
+            self._insert_work(conn, work, now, arrived=True)
             self._insert_traces(conn, [t for op in accepted for t in op.traces])
             for flow, n in Counter(w.message.flow for w in work).items():
                 self._count(conn, flow, "received", n)
@@ -473,16 +477,26 @@ class SqliteBackend(Backend):
             return op(self._reader)
 
     # -- writes ------------------------------------------------------------------------
-    def _insert_work(self, conn: sqlite3.Connection, work: Sequence[NewWork], now: float) -> None:
+    def _insert_work(
+        self, conn: sqlite3.Connection, work: Sequence[NewWork], now: float, *, arrived: bool = False
+    ) -> None:
+        """`arrived`: messages that just came in, which nobody else holds: kept in memory by their
+        stored text, so that leasing them here needs no parsing (see `lease`)."""
         if not work:
             return
+        rows = [
+            (w.message.flow, w.position, w.message.model_dump_json(), w.attempts, max(w.available_at, 0.0))
+            for w in work
+        ]
         conn.executemany(
-            "INSERT INTO work (flow, position, message, attempts, available_at) VALUES (?, ?, ?, ?, ?)",
-            [
-                (w.message.flow, w.position, w.message.model_dump_json(), w.attempts, max(w.available_at, 0.0))
-                for w in work
-            ],
+            "INSERT INTO work (flow, position, message, attempts, available_at) VALUES (?, ?, ?, ?, ?)", rows
         )
+        if arrived:
+            kept = self._arrived
+            for w, row in zip(work, rows, strict=True):
+                kept[row[2]] = w.message
+            while len(kept) > _KEEP_ARRIVED:  # leased by another process, or not yet: parsed then
+                del kept[next(iter(kept))]
         self._wake = True
 
     @staticmethod
@@ -561,7 +575,7 @@ class SqliteBackend(Backend):
             adding = Counter(w.message.flow for w in fresh)
             pending = {flow: self._backlog_of(conn, flow) for flow in adding if flow in op.bounds}
             self._admit(adding, op.bounds, pending)
-        self._insert_work(conn, fresh, now)
+        self._insert_work(conn, fresh, now, arrived=True)
         fresh_ids = {w.message.id for w in fresh}
         self._insert_traces(conn, [t for t in op.traces if t.message_id in fresh_ids])
         for flow, n in Counter(w.message.flow for w in fresh).items():
@@ -578,7 +592,11 @@ class SqliteBackend(Backend):
                 " RETURNING id, message, position, attempts",
                 (owner, now + seconds, now, limit),
             ).fetchall()
-            return [WorkItem(r[0], Message.model_validate_json(r[1]), r[2], r[3], owner) for r in rows]
+            kept = self._arrived
+            return [
+                WorkItem(r[0], kept.pop(r[1], None) or Message.model_validate_json(r[1]), r[2], r[3], owner)
+                for r in rows
+            ]
 
         return await self._run(op)
 

@@ -73,8 +73,15 @@ class WebhookConnector(Connector):
         """The system's signature rules and its memory of accepted signatures (None: unsigned)."""
         return None if self.settings.signature is None else SignatureCheck(self.settings.signature)
 
+    @cached_property
+    def _event_header(self) -> str:
+        return self.settings.event_header.lower()
+
     async def _receive(self, scope: Scope, receive: Any, send: Any, ingress: Ingress) -> None:
-        headers = Headers(scope=scope)
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
+        # one pass over the raw headers (ASGI names them in lower case); the first of a repeated
+        # header counts, as with starlette's Headers.get
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw_headers)}
         signatures = self.signatures
         limit = self.settings.max_body
         try:
@@ -82,19 +89,19 @@ class WebhookConnector(Connector):
             if length is not None and length.isdigit() and int(length) > limit:
                 raise too_large(limit)
             raw = await read_body(receive, limit)
-            problem = None if signatures is None else signatures.problem(headers, raw)
+            problem = None if signatures is None else signatures.problem(Headers(scope=scope), raw)
             if problem is not None:
                 return await _answer(send, 401, {"error": problem})
             check_content_type(headers.get("content-type"))
             body = parse_json(raw)
         except BodyRefused as exc:
             return await _answer(send, exc.status, {"error": exc.message})
-        event = scope.get("path_params", {}).get("event") or headers.get(self.settings.event_header)
+        event = scope.get("path_params", {}).get("event") or headers.get(self._event_header)
         key = headers.get("idempotency-key")
         item = Incoming(
             body=body,
             event=event,
-            headers={k: v for k, v in headers.items() if k.startswith("x-")},
+            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers if k.startswith(b"x-")},
             idempotency_key=key,
             fingerprint=hashlib.blake2b(raw, digest_size=16).hexdigest() if key is not None else None,
         )
@@ -102,7 +109,7 @@ class WebhookConnector(Connector):
             ids = await ingress.receive(self.system, event, item)
         except BaseException as exc:
             if signatures is not None:  # not stored: the sender's retry of the same request is welcome
-                signatures.release(headers, raw)
+                signatures.release(Headers(scope=scope), raw)
             if isinstance(exc, ValidationFailed):
                 return await _answer(send, 422, {"error": str(exc), "entity": exc.entity, "details": exc.errors})
             if isinstance(exc, Backpressure):
