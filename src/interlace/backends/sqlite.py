@@ -415,7 +415,7 @@ class SqliteBackend(Backend):
             self._insert_traces(conn, [t for op in accepted for t in op.traces])
             for flow, n in Counter(w.message.flow for w in work).items():
                 self._count(conn, flow, "received", n)
-        except sqlite3.Error:  # one of them is refused: run each on its own, to refuse only that one
+        except Exception:  # one of them is refused: run each on its own, to refuse only that one
             conn.execute("ROLLBACK TO batch")
             conn.execute("RELEASE batch")
             for op, fut, _ in ops:
