@@ -246,6 +246,14 @@ class _Enqueue:
         return self.backend._enqueue(conn, self)
 
 
+_Waiting = tuple[Op, "asyncio.Future[Any]", bool]
+"""An operation waiting for the writer, its future, and whether it must be durable."""
+_Result = tuple["asyncio.Future[Any]", Any, BaseException | None]
+_Job = tuple[str, list[_Waiting], list[_Result]]
+"""For the commit thread: ("commit", group, results) after the loop ran its statements, or
+("whole", group, []) for a group it must run itself once it has the lock."""
+
+
 def _plain(op: Op) -> bool:
     return isinstance(op, _Enqueue) and op.plain
 
@@ -255,8 +263,12 @@ class SqliteBackend(Backend):
         self.path = path
         self.durable = durable
         self.on_new_work: Callable[[], None] | None = None
-        self._queue: queue.SimpleQueue[list[tuple[Op, asyncio.Future[Any], bool]] | None] = queue.SimpleQueue()
-        self._outbox: list[tuple[Op, asyncio.Future[Any], bool]] = []
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._outbox: list[_Waiting] = []
+        self._committing = False
+        self._idle = asyncio.Event()
+        self._conn: sqlite3.Connection | None = None
+        self._lock_fd = -1
         self._arrived: dict[str, Message | None] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -266,12 +278,26 @@ class SqliteBackend(Backend):
         self._reader_lock = threading.Lock()
         self._sync = "FULL" if durable == "full" else "NORMAL"
 
-    # -- the writer thread -------------------------------------------------------------
+    # -- the writer ----------------------------------------------------------------------
+    # Writes are grouped: whatever operations wait when the previous commit ends run as one
+    # transaction, each in its own savepoint, with one COMMIT (one fsync) for all of them. Their
+    # statements run here on the event loop, where the rest of the hub's Python runs: in a
+    # thread of their own they would wait for the interpreter lock at every statement while the
+    # loop is busy. Only the COMMIT, which waits for the disk, goes to the commit thread; the
+    # next group starts when it is done. A group that cannot take the store's lock at once
+    # (another process is writing) is run whole by the thread, which waits for it.
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._create_schema)
-        self._thread = threading.Thread(target=self._writer, name=f"sqlite-writer:{self.path.name}", daemon=True)
+        self._conn = self._connect()
+        self._conn.execute("PRAGMA busy_timeout=0")  # the loop never waits for a lock: see _start
+        self._sync = "FULL" if self.durable == "full" else "NORMAL"
+        # Writers of several processes (`run --processes N`, a CLI retry beside a running hub)
+        # queue on a file lock, woken the moment it is free; SQLite's own busy handler would
+        # sleep and poll, up to 100 ms at a time, which is what a p99 latency shows first.
+        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        self._thread = threading.Thread(target=self._committer, name=f"sqlite-commit:{self.path.name}", daemon=True)
         self._thread.start()
 
     def _create_schema(self) -> None:
@@ -283,11 +309,18 @@ class SqliteBackend(Backend):
 
     async def close(self) -> None:
         if self._thread is not None:
-            if self._outbox:
-                self._hand_over()
+            while self._committing or self._outbox:
+                self._idle.clear()
+                if not self._committing:
+                    self._start()
+                await self._idle.wait()
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            os.close(self._lock_fd)
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -299,52 +332,91 @@ class SqliteBackend(Backend):
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
-    def _writer(self) -> None:
-        conn = self._connect()
-        self._sync = "FULL" if self.durable == "full" else "NORMAL"
-        # Writers of several processes (`run --processes N`, a CLI retry beside a running hub)
-        # queue on a file lock, woken the moment it is free; SQLite's own busy handler would
-        # sleep and poll, up to 100 ms at a time, which is what a p99 latency shows first.
-        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                group = list(first)
-                stop = False
-                while len(group) < _MAX_GROUP:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        stop = True
-                        break
-                    group.extend(nxt)
-                if group:
-                    self._run_group(conn, group)
-                if stop:
-                    return
-        finally:
-            conn.close()
-            os.close(self._lock_fd)
+    async def _run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
+        """Run `op` in the next group's transaction; `durable`: fsynced before this returns."""
+        if self._thread is None or self._loop is None:
+            raise RuntimeError("backend is not open")
+        fut: asyncio.Future[T] = self._loop.create_future()
+        self._outbox.append((op, fut, durable))
+        if len(self._outbox) == 1 and not self._committing:
+            self._loop.call_soon(self._start)  # at the end of this turn: what else arrives in it joins
+        return await fut
 
-    def _run_group(self, conn: sqlite3.Connection, group: list[tuple[Op, asyncio.Future[Any], bool]]) -> None:
-        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+    def _start(self) -> None:
+        """Run the waiting operations as one group, unless a commit is still going."""
+        if self._committing or not self._outbox:
+            return
+        group, self._outbox = self._outbox[:_MAX_GROUP], self._outbox[_MAX_GROUP:]
+        self._committing = True
+        assert self._conn is not None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._queue.put(("whole", group, []))  # another process writes: the thread waits for it
+            return
+        try:
+            self._begin(self._conn, group)
+        except sqlite3.OperationalError:  # locked by a writer that skips the lock file: wait in the thread
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._queue.put(("whole", group, []))
+            return
+        try:
+            results = self._statements(self._conn, group)
+        except Exception as exc:  # not the store's own error (those fail the group in _statements)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            self._finish([(fut, None, exc) for _, fut, _ in group], False)
+            return
+        self._queue.put(("commit", group, results))
+
+    def _committer(self) -> None:
+        """The commit thread: COMMITs (or whole groups that must wait for the lock), then hands
+        the results back to the loop."""
+        conn = self._conn
+        assert conn is not None and self._loop is not None
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            kind, group, results = job
+            if kind == "whole":
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                try:
+                    conn.execute("PRAGMA busy_timeout=30000")  # a writer that skips the lock file
+                    try:
+                        results = self._statements(conn, group)
+                    finally:
+                        conn.execute("PRAGMA busy_timeout=0")
+                except Exception as exc:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                    failed: list[_Result] = [(fut, None, exc) for _, fut, _ in group]
+                    self._loop.call_soon_threadsafe(self._finish, failed, False)
+                    continue
+            try:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+                wake = self._wake
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                results = [(fut, None, exc) for _, fut, _ in group]
+                wake = False
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # released before the loop hears
+            self._loop.call_soon_threadsafe(self._finish, results, wake)
+
+    def _statements(
+        self, conn: sqlite3.Connection, group: list[_Waiting]
+    ) -> list[_Result]:
+        """BEGIN, then each operation of `group` (its results, or its error), all but COMMIT.
+        A failure of the transaction itself fails every operation and leaves none in it."""
+        results: list[_Result] = []
         self._wake = False
         # Only what a sender was told is stored must reach the disk before the commit returns
         # (new messages, an owner's retry): a lease or a settle lost to a power cut is simply
         # run again, and WAL frames are synced in order, so a later durable commit carries the
         # earlier ones with it. A process crash loses no committed transaction either way.
-        durable = self.durable == "full" and any(d for _, _, d in group)
-        level = "FULL" if durable else "NORMAL"
-        if level != self._sync:
-            conn.execute(f"PRAGMA synchronous={level}")
-            self._sync = level
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn, group)
             start = 0
             while start < len(group):
                 end = start
@@ -357,16 +429,28 @@ class SqliteBackend(Backend):
                 op, fut, _ = group[start]
                 results.append((fut, *self._run_one(conn, op)))
                 start += 1
-            conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            results = [(fut, None, exc) for _, fut, _ in group]
             self._wake = False
-        finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._resolve, results, self._wake)
+            return [(fut, None, exc) for _, fut, _ in group]
+        return results
+
+    def _begin(self, conn: sqlite3.Connection, group: list[_Waiting]) -> None:
+        durable = self.durable == "full" and any(d for _, _, d in group)
+        level = "FULL" if durable else "NORMAL"
+        if level != self._sync:
+            conn.execute(f"PRAGMA synchronous={level}")
+            self._sync = level
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+
+    def _finish(self, results: list[_Result], wake: bool) -> None:
+        self._committing = False
+        self._resolve(results, wake)
+        self._idle.set()
+        if self._outbox:
+            self._start()
 
     @staticmethod
     def _run_one(conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:
@@ -384,8 +468,8 @@ class SqliteBackend(Backend):
     def _run_enqueues(
         self,
         conn: sqlite3.Connection,
-        ops: list[tuple[Op, asyncio.Future[Any], bool]],
-        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
+        ops: list[_Waiting],
+        results: list[_Result],
     ) -> None:
         """Several plain enqueues (no idempotency key, no cursor) as one: the bounds checked in
         order against one read of the backlog, then one insert of all their work items, traces
@@ -393,7 +477,7 @@ class SqliteBackend(Backend):
         now = time.time()
         pending: dict[str, int] = {}
         accepted: list[_Enqueue] = []
-        answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        answers: list[_Result] = []
         for op, fut, _ in ops:
             assert isinstance(op, _Enqueue)
             try:
@@ -442,7 +526,7 @@ class SqliteBackend(Backend):
             if flow in pending:
                 pending[flow] += n
 
-    def _resolve(self, results: list[tuple[asyncio.Future[Any], Any, BaseException | None]], wake: bool) -> None:
+    def _resolve(self, results: list[_Result], wake: bool) -> None:
         for fut, value, exc in results:
             if fut.done():
                 continue
@@ -452,22 +536,6 @@ class SqliteBackend(Backend):
                 fut.set_result(value)
         if wake and self.on_new_work is not None:
             self.on_new_work()
-
-    async def _run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
-        """Run `op` in the writer's next transaction; `durable`: fsynced before this returns."""
-        if self._thread is None or self._loop is None:
-            raise RuntimeError("backend is not open")
-        fut: asyncio.Future[T] = self._loop.create_future()
-        self._outbox.append((op, fut, durable))
-        if len(self._outbox) == 1:
-            self._loop.call_soon(self._hand_over)
-        return await fut
-
-    def _hand_over(self) -> None:
-        """Give the writer every operation of this turn of the event loop at once: waking a
-        thread costs more than most operations, so it is woken once per turn, not per operation."""
-        ops, self._outbox = self._outbox, []
-        self._queue.put(ops)
 
     def _read(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run a read on a connection of its own (WAL: readers never wait for the writer)."""
