@@ -1,17 +1,23 @@
 """JSONata expressions, compiled once and evaluated with limits (no host code can run).
 
-Backed by jsonatapy (a Rust core): it passes the most conformance cases of the Python
-JSONata libraries measured here and has evaluation time, depth and sequence limits built in.
+Each expression is compiled to Python by `interlace.mapping.compiler` when it can be, and runs
+on jsonatapy (a Rust implementation, the reference here) when it uses a construct the compiler
+does not handle yet: which one is decided once, when the expression is compiled, and
+`Expression.fallback` says why (`interlace check` reports it). Both enforce the same limits: an
+evaluation time limit, a call depth limit and the range size limit, with the same error codes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import jsonatapy
 
 from interlace.errors import MappingError
+from interlace.mapping.compiler import JsonataError, Program, Unsupported, compile_program
+from interlace.mapping.compiler.parser import Node, parse
 from interlace.types import JSON
 
 DEFAULT_TIMEOUT_MS = 2000
@@ -19,28 +25,85 @@ DEFAULT_MAX_DEPTH = 200
 
 
 class Expression:
-    """A compiled JSONata expression."""
+    """A compiled JSONata expression.
 
-    def __init__(self, source: str, *, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+    `engine` is "compiled" or "jsonatapy"; `fallback` names the construct that made it jsonatapy
+    (None when compiled); `variables` are the variables it reads from the bindings (None when
+    they cannot be known).
+    """
+
+    def __init__(self, source: str, *, timeout_ms: int = DEFAULT_TIMEOUT_MS, compiled: bool = True) -> None:
         self.source = source
         self.timeout_ms = timeout_ms
+        self.fallback: str | None = None
+        self.variables: frozenset[str] | None = None
+        self._program: Program | None = None
+        parse_error: JsonataError | None = None
+        tree: Node | None = None
+        try:
+            tree = parse(source)
+            self.variables = _free_variables(tree)
+        except JsonataError as exc:
+            parse_error = exc
         try:
             self._compiled = jsonatapy.compile(source)
         except (ValueError, RuntimeError) as exc:
-            raise MappingError(f"invalid JSONata: {exc}") from exc
+            raise MappingError(f"invalid JSONata: {parse_error or exc}") from exc
+        if not compiled:
+            self.fallback = "the compiler was turned off for this expression"
+        elif parse_error is not None:
+            self.fallback = f"the compiler's parser refused it: {parse_error}"
+        else:
+            try:
+                self._program = compile_program(source, timeout_ms, DEFAULT_MAX_DEPTH)
+                self.variables = self._program.free
+            except Unsupported as exc:
+                self.fallback = str(exc)
+        self.evaluate = self._compiled_evaluate if self._program is not None else self._reference  # type: ignore[method-assign]
+
+    @property
+    def engine(self) -> str:
+        return "compiled" if self._program is not None else "jsonatapy"
 
     def evaluate(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
         """The expression's value for `data`; None when JSONata yields no value."""
+        raise NotImplementedError  # replaced per instance in __init__
+
+    def _compiled_evaluate(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
+        program = self._program
+        assert program is not None
+        if bindings and program.calls and not program.calls.isdisjoint(bindings):
+            return self._reference(data, bindings)  # a binding shadows a built-in: the reference decides
         try:
-            return self._compiled.evaluate(
+            result: JSON = program.evaluate(data, bindings)
+        except JsonataError as exc:
+            raise MappingError(f"JSONata evaluation failed: {exc}") from exc
+        except Exception:  # a value the compiled code was not written for: the reference decides
+            return self._reference(data, bindings)
+        return result
+
+    def _reference(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
+        try:
+            return self._compiled.evaluate(  # type: ignore[no-any-return]
                 data, bindings, timeout=self.timeout_ms, max_stack_depth=DEFAULT_MAX_DEPTH
             )
         except (ValueError, RuntimeError, TypeError, ArithmeticError) as exc:
             # ArithmeticError: an int binding beyond 64 bits raises a bare OverflowError.
             raise MappingError(f"JSONata evaluation failed: {exc}") from exc
 
+    def reference(self) -> Callable[[JSON, dict[str, Any] | None], JSON]:
+        """Evaluation by jsonatapy whatever the engine (for comparing the two)."""
+        return self._reference
+
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
+
+
+def _free_variables(tree: Node) -> frozenset[str]:
+    """Every variable name the expression mentions (a superset of what it reads from bindings)."""
+    from interlace.mapping.compiler.codegen import _walk
+
+    return frozenset(n.value for n in _walk(tree) if n.type == "variable" and n.value not in ("", "$"))
 
 
 @lru_cache(maxsize=1024)

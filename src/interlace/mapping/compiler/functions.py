@@ -1,0 +1,509 @@
+"""The built-in function library of the compiled path ($sum, $string, $substring, ...).
+
+Each built-in has the reference's signature, checked by `Signature`; the hot ones also have a
+`fast` form for one argument of the usual type, used by compiled calls before the general path.
+Built-ins not here make an expression fall back to jsonatapy (`SUPPORTED` says which are here).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from interlace.mapping.compiler.errors import JsonataError
+from interlace.mapping.compiler.runtime import (
+    U,
+    Function,
+    Seq,
+    State,
+    append,
+    boolean,
+    collapse,
+    deep_equal,
+    format_number,
+    lookup,
+    to_string,
+)
+from interlace.mapping.compiler.signature import Signature
+
+Impl = Callable[..., Any]
+
+
+def _sum(arr: Any) -> Any:
+    if arr is U:
+        return U
+    total: Any = 0
+    for x in arr:
+        total += x
+    return total
+
+
+def _count(arr: Any) -> Any:
+    return 0 if arr is U else len(arr)
+
+
+def _max(arr: Any) -> Any:
+    if arr is U or not arr:
+        return U
+    return max(arr)
+
+
+def _min(arr: Any) -> Any:
+    if arr is U or not arr:
+        return U
+    return min(arr)
+
+
+def _average(arr: Any) -> Any:
+    if arr is U or not arr:
+        return U
+    return _sum(arr) / len(arr)
+
+
+def _string(v: Any, pretty: Any = U) -> Any:
+    return to_string(v, pretty is True)
+
+
+def _int(v: Any) -> int:
+    return math.trunc(v) if math.isfinite(v) else (10**18 if v > 0 else -(10**18))
+
+
+def _substring(s: Any, start: Any, length: Any = U) -> Any:
+    if s is U:
+        return U
+    n = len(s)
+    start = _int(start)
+    if n + start < 0:
+        start = 0
+    if length is not U:
+        if length <= 0:
+            return ""
+        end = _int(start + length) if start >= 0 else _int(n + start + length)
+        if start < 0:
+            start = max(n + start, 0)
+        return s[start:end] if end > start else ""
+    return s[start:]
+
+
+def _substring_before(s: Any, chars: Any) -> Any:
+    if s is U:
+        return U
+    if chars is U:
+        return s
+    pos = s.find(chars)
+    return s[:pos] if pos > -1 else s
+
+
+def _substring_after(s: Any, chars: Any) -> Any:
+    if s is U:
+        return U
+    if chars is U:
+        return s
+    pos = s.find(chars)
+    return s[pos + len(chars) :] if pos > -1 else s
+
+
+def _lowercase(s: Any) -> Any:
+    return U if s is U else s.lower()
+
+
+def _uppercase(s: Any) -> Any:
+    return U if s is U else s.upper()
+
+
+def _length(s: Any) -> Any:
+    return U if s is U else len(s)
+
+
+_SPACES = re.compile(r"[ \t\n\r]+")
+
+
+def _trim(s: Any) -> Any:
+    if s is U:
+        return U
+    r = _SPACES.sub(" ", s)
+    if r.startswith(" "):
+        r = r[1:]
+    if r.endswith(" "):
+        r = r[:-1]
+    return r
+
+
+def _pad(s: Any, width: Any, char: Any = U) -> Any:
+    if s is U:
+        return U
+    if char is U or char == "":
+        char = " "
+    size = _int(abs(width))
+    missing = size - len(s)
+    if missing <= 0:
+        return s
+    padding = (char * (missing // len(char) + 1))[:missing]
+    return padding + s if width < 0 else s + padding
+
+
+def _contains(s: Any, token: Any) -> Any:
+    if s is U or token is U:
+        return U
+    if type(token) is not str:
+        raise JsonataError("T0410", "Argument 2 of function contains does not match function signature")
+    return token in s
+
+
+def _split(s: Any, sep: Any, limit: Any = U) -> Any:
+    if s is U:
+        return U
+    if limit is not U and limit < 0:
+        raise JsonataError("D3020", "Third argument of split function must evaluate to a positive number")
+    if type(sep) is not str:
+        raise JsonataError("T0410", "Argument 2 of function split does not match function signature")
+    parts = list(s) if sep == "" else s.split(sep)
+    if limit is not U:
+        parts = parts[: _int(limit)]
+    return parts
+
+
+def _join(strs: Any, sep: Any = U) -> Any:
+    if strs is U:
+        return U
+    return ("" if sep is U else sep).join(strs)
+
+
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([Ee][-+]?[0-9]+)?")
+_PREFIXED = re.compile(r"0([xX][0-9A-Fa-f]+|[oO][0-7]+|[bB][01]+)")
+
+
+def _number(v: Any) -> Any:
+    if v is U:
+        return U
+    t = type(v)
+    if t is int or t is float:
+        return v
+    if t is bool:
+        return 1 if v else 0
+    if t is str:
+        if _DECIMAL.fullmatch(v):
+            f = float(v)
+            if math.isfinite(f):
+                return int(f) if f.is_integer() and abs(f) < 2**53 else f
+        m = _PREFIXED.fullmatch(v)
+        if m:
+            return int(v, 0)
+    raise JsonataError("D3030", f"Unable to cast value to a number: {to_string(v) if v is not None else 'null'}")
+
+
+def _floor(v: Any) -> Any:
+    return U if v is U else math.floor(v)
+
+
+def _ceil(v: Any) -> Any:
+    return U if v is U else math.ceil(v)
+
+
+def _abs(v: Any) -> Any:
+    return U if v is U else abs(v)
+
+
+def _sqrt(v: Any) -> Any:
+    if v is U:
+        return U
+    if v < 0:
+        raise JsonataError("D3060", f"The sqrt function cannot be applied to a negative number: {format_number(v)}")
+    return math.sqrt(v)
+
+
+def _power(base: Any, exp: Any) -> Any:
+    if base is U:
+        return U
+    try:
+        r = math.pow(base, exp)
+    except (OverflowError, ValueError):
+        r = math.inf
+    if not math.isfinite(r):
+        raise JsonataError("D3061", f"The power function has resulted in a value that cannot be represented as a JSON number: base={format_number(base)}, exponent={format_number(exp)}")
+    return r
+
+
+def _js_round(x: float) -> float:
+    return math.floor(x + 0.5)
+
+
+def _round(v: Any, precision: Any = U) -> Any:
+    if v is U:
+        return U
+    shifted = v
+    p = _int(precision) if precision is not U else 0
+    if p:
+        mantissa, _, exp = format_number(v).partition("e")
+        shifted = float(f"{mantissa}e{int(exp) + p if exp else p}")
+    result = _js_round(shifted)
+    if abs(result - shifted) == 0.5 and abs(math.fmod(result, 2)) == 1:
+        result -= 1
+    if p:
+        mantissa, _, exp = format_number(result).partition("e")
+        result = float(f"{mantissa}e{int(exp) - p if exp else -p}")
+    if result == 0:
+        result = 0
+    return result
+
+
+def _boolean(v: Any) -> Any:
+    return boolean(v)
+
+
+def _not(v: Any) -> Any:
+    b = boolean(v)
+    return U if b is U else not b
+
+
+def _keys(v: Any) -> Any:
+    out = Seq()
+    if isinstance(v, list):
+        seen: dict[str, bool] = {}
+        for item in v:
+            for k in _keys(item):
+                seen[k] = True
+        out.extend(seen)
+    elif type(v) is dict:
+        out.extend(v)
+    return out
+
+
+def _lookup(v: Any, key: Any) -> Any:
+    return lookup(v, key)
+
+
+def _exists(v: Any) -> Any:
+    return v is not U
+
+
+def _spread(v: Any) -> Any:
+    if isinstance(v, list):
+        out: Any = Seq()
+        for item in v:
+            out = append(out, _spread(item))
+        return out
+    if type(v) is dict:
+        out = Seq()
+        out.extend({k: x} for k, x in v.items())
+        return out
+    return v
+
+
+def _merge(arr: Any) -> Any:
+    if arr is U:
+        return U
+    out: dict[str, Any] = {}
+    for obj in arr:
+        out.update(obj)
+    return out
+
+
+def _reverse(arr: Any) -> Any:
+    if arr is U:
+        return U
+    if len(arr) <= 1:
+        return arr
+    return list(reversed(arr))
+
+
+def _error(message: Any = U) -> Any:
+    raise JsonataError("D3137", message if message is not U else "$error() function evaluated")
+
+
+def _assert(condition: Any, message: Any = U) -> Any:
+    if condition is not True:
+        raise JsonataError("D3141", message if message is not U else "$assert() statement failed")
+    return U
+
+
+def _type(v: Any) -> Any:
+    if v is U:
+        return U
+    if v is None:
+        return "null"
+    t = type(v)
+    if t is bool:
+        return "boolean"
+    if t is int or t is float:
+        return "number"
+    if t is str:
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, Function):
+        return "function"
+    return "object"
+
+
+def _distinct(arr: Any) -> Any:
+    if arr is U:
+        return U
+    if not isinstance(arr, list) or len(arr) <= 1:
+        return arr
+    out: list[Any] = Seq() if type(arr) is Seq else []
+    for v in arr:
+        if not any(deep_equal(v, seen) for seen in out):
+            out.append(v)
+    return out
+
+
+def _zip(*arrays: Any) -> Any:
+    length = min((len(a) if isinstance(a, list) else 0 for a in arrays), default=0)
+    return [[a[i] for a in arrays] for i in range(length)]
+
+
+def _url(fn: Callable[[str], str]) -> Impl:
+    def convert(s: Any) -> Any:
+        if s is U:
+            return U
+        try:
+            return fn(s)
+        except (UnicodeError, ValueError):
+            raise JsonataError("D3140", f"Malformed URL passed to function: {s}") from None
+
+    return convert
+
+
+def _encode_component(s: str) -> str:
+    return urllib.parse.quote(s.encode("utf-8", "strict"), safe="-_.!~*'()")
+
+
+def _encode_url(s: str) -> str:
+    return urllib.parse.quote(s.encode("utf-8", "strict"), safe="-_.!~*'();/?:@&=+$,#")
+
+
+def _decode_component(s: str) -> str:
+    if re.search(r"%(?![0-9A-Fa-f]{2})", s):
+        raise ValueError(s)
+    return urllib.parse.unquote(s, errors="strict")
+
+
+class Builtin:
+    """A built-in: its implementation, its signature, and how compiled calls reach it."""
+
+    def __init__(self, name: str, impl: Impl, signature: str) -> None:
+        self.name = name
+        self.impl = impl
+        self.signature = Signature(signature)
+        arity = len(self.signature.params)
+        self.function = Function(name, self.call, arity, self.signature)
+
+    def call(self, args: list[Any], context: Any, state: State | None = None, position: int | None = None) -> Any:
+        try:
+            return self.impl(*self.signature.validate(args, context))
+        except JsonataError as exc:
+            if exc.position is None:
+                exc.position = position
+            raise
+
+
+_TABLE: list[tuple[str, Impl, str]] = [
+    ("sum", _sum, "<a<n>:n>"),
+    ("count", _count, "<a:n>"),
+    ("max", _max, "<a<n>:n>"),
+    ("min", _min, "<a<n>:n>"),
+    ("average", _average, "<a<n>:n>"),
+    ("string", _string, "<x-b?:s>"),
+    ("substring", _substring, "<s-nn?:s>"),
+    ("substringBefore", _substring_before, "<s-s:s>"),
+    ("substringAfter", _substring_after, "<s-s:s>"),
+    ("lowercase", _lowercase, "<s-:s>"),
+    ("uppercase", _uppercase, "<s-:s>"),
+    ("length", _length, "<s-:n>"),
+    ("trim", _trim, "<s-:s>"),
+    ("pad", _pad, "<s-ns?:s>"),
+    ("contains", _contains, "<s-(sf):b>"),
+    ("split", _split, "<s-(sf)n?:a<s>>"),
+    ("join", _join, "<a<s>s?:s>"),
+    ("number", _number, "<(nsb)-:n>"),
+    ("floor", _floor, "<n-:n>"),
+    ("ceil", _ceil, "<n-:n>"),
+    ("round", _round, "<n-n?:n>"),
+    ("abs", _abs, "<n-:n>"),
+    ("sqrt", _sqrt, "<n-:n>"),
+    ("power", _power, "<n-n:n>"),
+    ("boolean", _boolean, "<x-:b>"),
+    ("not", _not, "<x-:b>"),
+    ("keys", _keys, "<x-:a<s>>"),
+    ("lookup", _lookup, "<x-s:x>"),
+    ("append", append, "<xx:a>"),
+    ("exists", _exists, "<x:b>"),
+    ("spread", _spread, "<x-:a<o>>"),
+    ("merge", _merge, "<a<o>:o>"),
+    ("reverse", _reverse, "<a:a>"),
+    ("error", _error, "<s?:x>"),
+    ("assert", _assert, "<bs?:x>"),
+    ("type", _type, "<x:s>"),
+    ("distinct", _distinct, "<x:x>"),
+    ("zip", _zip, "<a+>"),
+    ("encodeUrlComponent", _url(_encode_component), "<s-:s>"),
+    ("encodeUrl", _url(_encode_url), "<s-:s>"),
+    ("decodeUrlComponent", _url(_decode_component), "<s-:s>"),
+]
+
+BUILTINS: dict[str, Builtin] = {name: Builtin(name, impl, sig) for name, impl, sig in _TABLE}
+SUPPORTED = frozenset(BUILTINS)
+
+
+# ------------------------------------------------------------------------------------- fast forms
+# One argument of the usual type, the context not needed: the answer without the signature check.
+# Anything else goes the general way (same result, same errors).
+
+
+def _fast(name: str, test: Callable[[Any], bool]) -> Callable[..., Any]:
+    b = BUILTINS[name]
+    impl = b.impl
+
+    def fast(v: Any, context: Any, position: int | None = None) -> Any:
+        if test(v):
+            return impl(v)
+        return collapse(b.call([v], context, None, position))
+
+    return fast
+
+
+def _numbers(v: Any) -> bool:
+    if isinstance(v, list):
+        for x in v:
+            t = type(x)
+            if t is not int and t is not float:
+                return False
+        return True
+    return False
+
+
+def _is_str(v: Any) -> bool:
+    return type(v) is str
+
+
+def _is_num(v: Any) -> bool:
+    t = type(v)
+    return t is int or t is float
+
+
+def _is_list(v: Any) -> bool:
+    return isinstance(v, list)
+
+
+FAST1: dict[str, Callable[..., Any]] = {
+    "sum": _fast("sum", _numbers),
+    "max": _fast("max", _numbers),
+    "min": _fast("min", _numbers),
+    "average": _fast("average", _numbers),
+    "count": _fast("count", _is_list),
+    "lowercase": _fast("lowercase", _is_str),
+    "uppercase": _fast("uppercase", _is_str),
+    "length": _fast("length", _is_str),
+    "trim": _fast("trim", _is_str),
+    "string": _fast("string", _is_str),
+    "round": _fast("round", _is_num),
+    "floor": _fast("floor", _is_num),
+    "ceil": _fast("ceil", _is_num),
+    "abs": _fast("abs", _is_num),
+    "exists": lambda v, c, p=None: v is not U,
+    "boolean": lambda v, c, p=None: boolean(v),
+}
