@@ -70,7 +70,13 @@ class ValidationFailed(StepError):
 
 
 class MappingError(StepError):
-    """A JSONata expression failed to compile or to evaluate."""
+    """A JSONata expression failed to compile or to evaluate; `code` is the JSONata error code
+    (`T2001`) and `position` the offset in the expression just past where it failed, when known."""
+
+    def __init__(self, message: str, *, code: str | None = None, position: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.position = position
 
 
 class ParseError(InterlaceError):

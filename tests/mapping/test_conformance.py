@@ -47,13 +47,10 @@ def test_conformance_passes_at_least_the_floor() -> None:
     results = conformance.run_cases(cases, cases_dir=cases_dir)
     total = conformance.totals(conformance.summarize(results))
     failed = [
-        f"{r.group}/{r.name}: {r.expr!r} expected {r.expected}, got {r.actual}"
-        for r in results
-        if r.status != "passed"
+        f"{r.group}/{r.name}: {r.expr!r} expected {r.expected}, got {r.actual}" for r in results if r.status != "passed"
     ]
     assert total.passed >= PASSED_FLOOR, (
-        f"{total.passed} of {total.total} conformance cases passed (floor {PASSED_FLOOR}):\n"
-        + "\n".join(failed)
+        f"{total.passed} of {total.total} conformance cases passed (floor {PASSED_FLOOR}):\n" + "\n".join(failed)
     )
 
 

@@ -189,6 +189,13 @@ CASES: list[tuple[str, Callable[[Config], Config], Edit, Callable[[Config], Conf
         keep,
         None,
     ),
+    (
+        "mapping-not-compiled",
+        steps({"validate": "order"}, {"map": '{"order_no": id, "total": total, "at": $fromMillis(0)}'}),
+        None,
+        keep,
+        None,
+    ),
     ("failure-no-owner", owner(None), None, keep, None),
     (
         "owner-unreachable",

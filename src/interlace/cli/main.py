@@ -397,6 +397,7 @@ COMMAND_MODULES = (
     "interlace.cli.entities",  # entity show/diff, backfill
     "interlace.cli.databases",  # inspect, db install-capture
     "interlace.cli.files",  # inspect-file
+    "interlace.cli.mapping",  # map
     "interlace.cli.tokens",  # token create/list/revoke
     "interlace.cli.audit",  # audit
     "interlace.cli.gain",  # gain

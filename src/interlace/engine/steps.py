@@ -25,12 +25,12 @@ from interlace.config.models import (
     ValidateStep,
 )
 from interlace.errors import StepError, ValidationFailed
-from interlace.mapping.jsonata import Expression, compile_expression
+from interlace.mapping.jsonata import Expression, compile_expression, condition_source
 from interlace.message import Message
 from interlace.types import JSON, JSONObject
 
 
-@dataclass
+@dataclass(slots=True)
 class Continue:
     body: JSON
 
@@ -62,6 +62,11 @@ class Effects:
 
 
 Outcome = Continue | Drop | Split | Route | Effects
+
+
+def _reads_message(expression: Expression) -> bool:
+    """Whether the expression may read `$message` (so the bindings must be built for each message)."""
+    return expression.variables is None or "message" in expression.variables
 
 
 def _bindings(message: Message) -> dict[str, Any]:
@@ -118,15 +123,32 @@ class Map(Step):
     name = "map"
 
     def __init__(self, expression: str) -> None:
-        self.expression: Expression = compile_expression(expression)
+        self.expression = compile_expression(expression)
+
+    @property
+    def expression(self) -> Expression:
+        return self._expression
+
+    @expression.setter
+    def expression(self, expression: Expression) -> None:
+        # the per-message path is chosen here, once: no bindings built when $message is not read
+        self._expression = expression
+        self._evaluate = expression.evaluate
+        self.apply = self._apply_body if not _reads_message(expression) else self._apply_bindings  # type: ignore[method-assign]
+
+    def _apply_bindings(self, message: Message) -> Outcome:
+        return Continue(self._evaluate(message.body, _bindings(message)))
 
     def apply(self, message: Message) -> Outcome:
-        return Continue(self.expression.evaluate(message.body, _bindings(message)))
+        return Continue(self._evaluate(message.body, _bindings(message)))
+
+    def _apply_body(self, message: Message) -> Outcome:
+        return Continue(self._evaluate(message.body))
 
 
 def condition(expression: str) -> Expression:
     """A JSONata condition, judged by JSONata's own truth rules ($boolean), not Python's."""
-    compiled = compile_expression(f"$boolean(({expression}))")
+    compiled = compile_expression(condition_source(expression))
     compiled.source = expression
     return compiled
 
@@ -136,9 +158,10 @@ class Filter(Step):
 
     def __init__(self, expression: str) -> None:
         self.expression = condition(expression)
+        self._message = _reads_message(self.expression)
 
     def apply(self, message: Message) -> Outcome:
-        if self.expression.evaluate(message.body, _bindings(message)):
+        if self.expression.evaluate(message.body, _bindings(message) if self._message else None):
             return Continue(message.body)
         return Drop(f"filter {self.expression.source!r} is false")
 
@@ -149,9 +172,10 @@ class RouteTo(Step):
     def __init__(self, rules: list[tuple[Expression, str]], default: str | None) -> None:
         self.rules = rules
         self.default = default
+        self._message = any(_reads_message(e) for e, _ in rules)
 
     def apply(self, message: Message) -> Outcome:
-        bindings = _bindings(message)
+        bindings = _bindings(message) if self._message else None
         for expression, flow in self.rules:
             if expression.evaluate(message.body, bindings):
                 return Route(flow)
@@ -167,7 +191,8 @@ class SplitInto(Step):
         self.expression = compile_expression(expression)
 
     def apply(self, message: Message) -> Outcome:
-        value = self.expression.evaluate(message.body, _bindings(message))
+        bindings = _bindings(message) if _reads_message(self.expression) else None
+        value = self.expression.evaluate(message.body, bindings)
         if value is None:
             return Drop(f"split {self.expression.source!r} yields nothing")
         return Split(value if isinstance(value, list) else [value])

@@ -18,6 +18,7 @@ import jsonatapy
 from interlace.errors import MappingError
 from interlace.mapping.compiler import JsonataError, Program, Unsupported, compile_program
 from interlace.mapping.compiler.parser import Node, parse
+from interlace.mapping.compiler.runtime import U, stack_overflow, wrap_input
 from interlace.types import JSON
 
 DEFAULT_TIMEOUT_MS = 2000
@@ -48,7 +49,9 @@ class Expression:
         try:
             self._compiled = jsonatapy.compile(source)
         except (ValueError, RuntimeError) as exc:
-            raise MappingError(f"invalid JSONata: {parse_error or exc}") from exc
+            where = parse_error.position if parse_error is not None else None
+            code = parse_error.code if parse_error is not None else None
+            raise MappingError(f"invalid JSONata: {parse_error or exc}", code=code, position=where) from exc
         if not compiled:
             self.fallback = "the compiler was turned off for this expression"
         elif parse_error is not None:
@@ -59,7 +62,9 @@ class Expression:
                 self.variables = self._program.free
             except Unsupported as exc:
                 self.fallback = str(exc)
-        self.evaluate = self._compiled_evaluate if self._program is not None else self._reference  # type: ignore[method-assign]
+        self.evaluate = (  # type: ignore[method-assign]
+            _compiled_evaluator(self._program, self._reference) if self._program is not None else self._reference
+        )
 
     @property
     def engine(self) -> str:
@@ -69,22 +74,9 @@ class Expression:
         """The expression's value for `data`; None when JSONata yields no value."""
         raise NotImplementedError  # replaced per instance in __init__
 
-    def _compiled_evaluate(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
-        program = self._program
-        assert program is not None
-        if bindings and program.calls and not program.calls.isdisjoint(bindings):
-            return self._reference(data, bindings)  # a binding shadows a built-in: the reference decides
-        try:
-            result: JSON = program.evaluate(data, bindings)
-        except JsonataError as exc:
-            raise MappingError(f"JSONata evaluation failed: {exc}") from exc
-        except Exception:  # a value the compiled code was not written for: the reference decides
-            return self._reference(data, bindings)
-        return result
-
     def _reference(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
         try:
-            return self._compiled.evaluate(  # type: ignore[no-any-return]
+            return self._compiled.evaluate(
                 data, bindings, timeout=self.timeout_ms, max_stack_depth=DEFAULT_MAX_DEPTH
             )
         except (ValueError, RuntimeError, TypeError, ArithmeticError) as exc:
@@ -99,11 +91,64 @@ class Expression:
         return f"Expression({self.source!r})"
 
 
+Evaluator = Callable[..., JSON]
+
+
+def _compiled_evaluator(program: Program, reference: Evaluator) -> Evaluator:
+    """The evaluate function of a compiled expression, with nothing per call it does not need:
+    no state object when the expression reads no bindings and cannot run long, no output
+    conversion when its value is plain JSON already."""
+    function = program.function
+    calls = program.calls
+    plain = not program.needs_state and program.out == "none"
+
+    def shadowed(bindings: dict[str, Any] | None) -> bool:
+        return bool(bindings) and bool(calls) and not calls.isdisjoint(bindings)  # type: ignore[arg-type]
+
+    if plain:
+
+        def evaluate(data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
+            if bindings and shadowed(bindings):
+                return reference(data, bindings)  # a binding named like a built-in: the reference decides
+            try:
+                value = function(data if type(data) is not list else wrap_input(data), None)
+            except JsonataError as exc:
+                raise _failed(exc) from exc
+            except RecursionError:
+                raise MappingError(f"JSONata evaluation failed: {stack_overflow()}") from None
+            except Exception:  # a value the compiled code was not written for: the reference decides
+                return reference(data, bindings)
+            return None if value is U else value
+
+        return evaluate
+
+    def evaluate_general(data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
+        if bindings and shadowed(bindings):
+            return reference(data, bindings)
+        try:
+            return program.evaluate(data, bindings)
+        except JsonataError as exc:
+            raise _failed(exc) from exc
+        except Exception:
+            return reference(data, bindings)
+
+    return evaluate_general
+
+
+def _failed(exc: JsonataError) -> MappingError:
+    return MappingError(f"JSONata evaluation failed: {exc}", code=exc.code, position=exc.position)
+
+
 def _free_variables(tree: Node) -> frozenset[str]:
     """Every variable name the expression mentions (a superset of what it reads from bindings)."""
     from interlace.mapping.compiler.codegen import _walk
 
     return frozenset(n.value for n in _walk(tree) if n.type == "variable" and n.value not in ("", "$"))
+
+
+def condition_source(expression: str) -> str:
+    """The expression a condition (filter, route `when`) runs: judged by JSONata's own truth rules."""
+    return f"$boolean(({expression}))"
 
 
 @lru_cache(maxsize=1024)

@@ -115,6 +115,16 @@ KINDS = _kinds(
         "Make the mapping cope with every shape the schema allows (optional fields, types).",
     ),
     Kind(
+        "mapping-not-compiled",
+        "info",
+        0,
+        "A mapping runs on the reference JSONata engine",
+        "The expression uses a construct Interlace's JSONata compiler does not handle yet, so it is "
+        "evaluated by jsonatapy instead: the results are the same, each evaluation is slower.",
+        "Nothing is wrong. Where the flow is busy, the construct named can often be written another way "
+        "(`interlace map CONFIG FLOW --data sample.json` shows which engine runs each expression).",
+    ),
+    Kind(
         "failure-no-owner",
         "error",
         5,

@@ -15,9 +15,18 @@ from __future__ import annotations
 from typing import Any
 
 from interlace.config.lines import Path_
-from interlace.config.models import Flow, MapStep, PythonStep, SplitStep, ValidateStep
+from interlace.config.models import (
+    EnrichStep,
+    FilterStep,
+    Flow,
+    MapStep,
+    PythonStep,
+    RouteStep,
+    SplitStep,
+    ValidateStep,
+)
 from interlace.errors import MappingError
-from interlace.mapping.jsonata import compile_expression
+from interlace.mapping.jsonata import compile_expression, condition_source
 from interlace.readiness.context import Context
 from interlace.readiness.finding import Finding
 from interlace.readiness.jsonata_paths import unknown_fields
@@ -30,6 +39,58 @@ def check(ctx: Context) -> list[Finding]:
         found += _flow(ctx, name, flow)
     for name in ctx.loaded.config.entities:
         found += _outbound(ctx, name)
+    found += _engines(ctx)
+    return found
+
+
+def expressions(ctx: Context) -> list[tuple[Path_, str, str]]:
+    """Every JSONata expression of the config: (where, what it is, the text that runs)."""
+    out: list[tuple[Path_, str, str]] = []
+    for name, flow in ctx.loaded.config.flows.items():
+        for i, step in enumerate(flow.steps):
+            loc: Path_ = ("flows", name, "steps", i)
+            if isinstance(step, MapStep):
+                out.append(((*loc, "map"), f"the map in flow {name!r}", step.map))
+            elif isinstance(step, SplitStep):
+                out.append(((*loc, "split"), f"the split in flow {name!r}", step.split))
+            elif isinstance(step, FilterStep):
+                out.append(((*loc, "filter"), f"the filter in flow {name!r}", condition_source(step.filter)))
+            elif isinstance(step, RouteStep):
+                for j, rule in enumerate(step.route):
+                    if rule.when:
+                        where = (*loc, "route", j, "when")
+                        out.append((where, f"route rule {j + 1} in flow {name!r}", condition_source(rule.when)))
+            elif isinstance(step, EnrichStep):
+                for column, text in step.enrich.where.items():
+                    where = (*loc, "enrich", "where", column)
+                    out.append((where, f"the enrich lookup of {column!r} in flow {name!r}", text))
+    for entity, spec in ctx.loaded.config.entities.items():
+        subscribers: dict[str, Any] = getattr(spec, "subscribers", {}) or {}
+        for system, sub in subscribers.items():
+            for direction in ("inbound", "outbound"):
+                mapping = getattr(sub, direction, None)
+                if isinstance(mapping, str):
+                    where = ("entities", entity, "subscribers", system, direction)
+                    out.append((where, f"the {direction} mapping of {entity!r} for {system!r}", mapping))
+    return out
+
+
+def _engines(ctx: Context) -> list[Finding]:
+    """A note for each expression that runs on jsonatapy, naming the construct that sends it there."""
+    found = []
+    for loc, what, text in expressions(ctx):
+        try:
+            expression = compile_expression(text)
+        except MappingError:
+            continue  # reported where the config is loaded
+        if expression.fallback is not None:
+            found.append(
+                ctx.finding(
+                    "mapping-not-compiled",
+                    loc,
+                    f"{what} runs on jsonatapy, not compiled: {expression.fallback}",
+                )
+            )
     return found
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from interlace.mapping.compiler.codegen import Compiled, Generator
 from interlace.mapping.compiler.errors import JsonataError, Unsupported
 from interlace.mapping.compiler.parser import parse
-from interlace.mapping.compiler.runtime import U, Limits, State, out, out_number, stack_overflow, wrap_input
+from interlace.mapping.compiler.runtime import Limits, State, U, out, out_number, stack_overflow, wrap_input
 
 __all__ = ["JsonataError", "Program", "Unsupported", "compile_program"]
 

@@ -85,7 +85,19 @@ def _binds(node: Any, found: list[str]) -> list[str]:
 
 def _children(node: Node) -> list[Any]:
     out: list[Any] = []
-    for attr in ("lhs", "rhs", "expression", "procedure", "body", "condition", "then", "else_", "pattern", "update", "delete"):
+    for attr in (
+        "lhs",
+        "rhs",
+        "expression",
+        "procedure",
+        "body",
+        "condition",
+        "then",
+        "else_",
+        "pattern",
+        "update",
+        "delete",
+    ):
         v = getattr(node, attr)
         if isinstance(v, Node):
             out.append(v)
@@ -123,6 +135,7 @@ class Generator:
         self.calls: set[str] = set()
         self.timed = False
         self.needs_state = False
+        self._objects: list[_Fn] = []
 
     # ---------------------------------------------------------------- plumbing
 
@@ -133,7 +146,9 @@ class Generator:
     def const(self, value: Any) -> str:
         if value is None or value is True or value is False:
             return repr(value)
-        if type(value) is int or (type(value) is float and value == value and value not in (float("inf"), float("-inf"))):
+        if type(value) is int or (
+            type(value) is float and value == value and value not in (float("inf"), float("-inf"))
+        ):
             return repr(value)
         name = self._name("_k")
         self.consts[name] = value
@@ -174,15 +189,19 @@ class Generator:
         if top:
             expr = self._object(tree.lhs, tree.position, "c", scope, main, top=True)
             kind = "none"
+            main = self._objects.pop()  # the object's function is the expression's
+            main.name = "_main"
+            main.parent = None
         else:
             expr = self._block_scope(tree, scope, main, [tree])
             kind = self._out_kind(tree)
-        main.lines.append(f"return {expr}")
+        if not top:
+            main.lines.append(f"return {expr}")
         source = "".join(fn.render() for fn in self.module) + main.render()
         namespace: dict[str, Any] = {"__builtins__": {}}
         namespace.update(_RUNTIME)
         namespace.update(self.consts)
-        exec(compile(source, "<jsonata>", "exec"), namespace)  # noqa: S102 - our own generated source
+        exec(compile(source, "<jsonata>", "exec"), namespace)
         return Compiled(
             namespace["_main"], source, self.needs_state or self.timed, self.timed,
             frozenset(self.free), frozenset(self.calls), kind,
@@ -345,7 +364,7 @@ class Generator:
         for n in names:
             outer = self._resolve(n, scope, fn)
             if outer is None:
-                outer = self._free(n) if n in functions.BUILTINS or n in KNOWN_BUILTINS else self._free(n)
+                outer = self._free(n)
             local = self._name("v")
             inner.vars[n] = local
             inits.append(f"({local} := {outer})")
@@ -368,12 +387,16 @@ class Generator:
             raise Unsupported("a variable binding outside a block", node.position)
         return f"({target} := {value})"
 
-    def _call(self, node: Node, c: str, scope: _Scope, fn: _Fn, first: str | None = None) -> str:
+    def _call(
+        self, node: Node, c: str, scope: _Scope, fn: _Fn, first: str | None = None, first_node: Node | None = None
+    ) -> str:
         proc = node.procedure
         assert proc is not None
         args = [self.expr(a, c, scope, fn) for a in node.arguments]
-        if first is not None:
+        arg_nodes = list(node.arguments)
+        if first is not None and first_node is not None:
             args.insert(0, first)
+            arg_nodes.insert(0, first_node)
         arglist = "[" + ", ".join(args) + "]"
         if proc.type == "path" and len(proc.steps) == 1 and proc.steps[0].type == "name":
             message = f"Attempted to invoke a non-function. Did you mean ${proc.steps[0].value}?"
@@ -386,10 +409,14 @@ class Generator:
                 return self._collapsed(f"_apply({local}, {arglist}, {c}, E)", node)
             if name in functions.BUILTINS:
                 self.calls.add(name)
+                if name == "sum" and len(args) == 1 and _numbers_or_nothing(arg_nodes[0]) and not node.keep_array:
+                    return f"_sum_numbers({args[0]})"
                 fast = functions.FAST1.get(name)
                 if fast is not None and len(args) == 1 and not node.keep_array:
                     return f"{self.const(fast)}({args[0]}, {c}, {node.position})"
-                return self._collapsed(f"{self.const(functions.BUILTINS[name])}.call({arglist}, {c}, None, {node.position})", node)
+                return self._collapsed(
+                    f"{self.const(functions.BUILTINS[name])}.call({arglist}, {c}, None, {node.position})", node
+                )
             if name in KNOWN_BUILTINS:
                 raise Unsupported(f"the function ${name}", node.position)
             self.needs_state = True
@@ -401,7 +428,7 @@ class Generator:
         lhs = self.expr(node.lhs, c, scope, fn)
         rhs = node.rhs
         if rhs.type == "function":
-            return self._call(rhs, c, scope, fn, first=lhs)
+            return self._call(rhs, c, scope, fn, first=lhs, first_node=node.lhs)
         raise Unsupported("~> with a function value", node.position)
 
     # ---------------------------------------------------------------- objects
@@ -417,16 +444,23 @@ class Generator:
             grouped = f"_group(c, {group}, E, {position})"
             helper.lines.append(f"if isinstance(c, list): return {'_out(' + grouped + ')' if top else grouped}")
             helper.lines.append("r = {}")
-            for (k, v) in pairs:
+            for k, v in pairs:
                 value = self.expr(v, "c", inner, helper)
                 helper.lines.append(f"v = {value}")
-                converted = {"num": "_out_num(v)", "any": "_out(v)"}.get(_kind(v), "v") if top else "v"
+                converted = (
+                    {"num": "_out_num(v)", "any": "(v if type(v) is str else _out(v))"}.get(_kind(v), "v")
+                    if top
+                    else "v"
+                )
                 helper.lines.append(f"if v is not _U: r[{self.const(k.value)}] = {converted}")
             helper.lines.append("return r")
         else:
             group = self._group_pairs(pairs, inner, helper, position)
             helper.lines.append(f"return _group(c, {group}, E, {position})")
-        self._place(helper)
+        if top and not helper.closure:
+            self._objects.append(helper)
+        else:
+            self._place(helper)
         return f"{helper.name}({c}, E)"
 
     def _group_pairs(self, pairs: list[tuple[Node, Node]], scope: _Scope, fn: _Fn, position: int) -> str:
@@ -476,7 +510,12 @@ class Generator:
                 k = self.const(names[0])
                 return f"({c}.get({k}, _U) if type({c}) is dict else _path_names({c}, ({k},)))"
             if len(names) == 2:
-                return f"_names2({c}, {self.const(names[0])}, {self.const(names[1])})"
+                a, b, t = self.const(names[0]), self.const(names[1]), self._name("_t")
+                generic = f"_path_names({c}, ({a}, {b}))"
+                return (
+                    f"(({t}.get({b}, _U) if type({t} := {c}.get({a}, _U)) is dict else {generic}) "
+                    f"if type({c}) is dict else {generic})"
+                )
             return f"_path_names({c}, {self.const(tuple(names))})"
         helper = self._fn("_p", fn, fn.item_context)
         inner = _Scope(scope, helper)
@@ -499,7 +538,9 @@ class Generator:
                 else:
                     lines.append("res = r")
                 continue
-            item = self._step_fn(step, inner, helper, helper.item_context if i == 0 and first.type == "variable" else True)
+            item = self._step_fn(
+                step, inner, helper, helper.item_context if i == 0 and first.type == "variable" else True
+            )
             if self.timed:
                 lines.append("E.tick(len(s))")
             lines.append("r = _Seq()" if not last else "r = []")
@@ -507,7 +548,11 @@ class Generator:
             lines.append(f"    v = {item}")
             for f in step.stages:
                 lines.append(f"    v = {self._filter('v', f, inner, helper)}")
-            if last:
+            if last and _kind(step) in ("num", "str", "bool") and not step.stages:
+                lines[-3] = "r = _Seq()"  # values that are never arrays: the sequence directly
+                lines.append("    if v is not _U: r.append(v)")
+                lines.append("res = r")
+            elif last:
                 lines.append("    if v is not _U: r.append(v)")
                 lines.append("res = _last_step(r)")
             else:
@@ -525,8 +570,8 @@ class Generator:
         if step.type == "name" and not step.keep_array and step.group is None:
             k = self.const(step.value)
             return f"x.get({k}, _U) if type(x) is dict else _lookup_c(x, {k})"
-        if step.type in ("string", "number", "value", "variable") and not step.predicate and step.group is None:
-            return self.expr(step, "x", scope, fn)
+        if not any(n.type == "lambda" for n in _walk(step)):
+            return self.expr(step, "x", scope, fn)  # no closure can capture the loop variable
         helper = self._fn("_s", fn, item_context)
         helper.lines.append(f"return {self.expr(step, 'c', _Scope(scope, helper), helper)}")
         self._place(helper)
@@ -556,6 +601,8 @@ def _kind(node: Node) -> str:
     if node.predicate or node.group is not None or node.keep_array:
         return "any"
     t = node.type
+    if t == "block" and node.expressions:
+        return _kind(node.expressions[-1])
     if t == "string":
         return "str"
     if t == "value":
@@ -580,6 +627,22 @@ def _kind(node: Node) -> str:
         if name in _NUM_FUNCTIONS:
             return "num"
     return "any"
+
+
+def _numbers_or_nothing(node: Node) -> bool:
+    """A node whose value is a number, a sequence of numbers, or undefined."""
+    if _kind(node) == "num":
+        return True
+    if node.type == "path" and not node.keep_singleton_array and node.group is None and not node.predicate:
+        last = node.steps[-1]
+        return _kind(last) == "num" and not last.stages and not (len(node.steps) == 1 and last.cons_array)
+    return False
+
+
+def _sum_numbers(v: Any) -> Any:
+    if type(v) is runtime.Seq:
+        return sum(v)
+    return v
 
 
 def _top_object(tree: Node) -> bool:
@@ -674,6 +737,8 @@ def _index(inp: Any, n: float | int) -> Any:
 
 def _filter(inp: Any, pred: Callable[[Any, Any], Any], state: Any) -> Any:
     if not isinstance(inp, list):
+        if inp is runtime.U:
+            return runtime.Seq()  # nothing to filter: the predicate is not evaluated (as jsonatapy does)
         inp = (inp,)
     res = runtime.Seq()
     n = len(inp)
@@ -706,7 +771,9 @@ def _group(inp: Any, pairs: tuple[tuple[Any, Any], ...], state: Any, position: i
             if key is runtime.U:
                 continue
             if type(key) is not str:
-                raise JsonataError("T1003", f"Key in object structure must evaluate to a string; got: {runtime.show(key)}", position)
+                raise JsonataError(
+                    "T1003", f"Key in object structure must evaluate to a string; got: {runtime.show(key)}", position
+                )
             g = groups.get(key)
             if g is None:
                 groups[key] = [item, i]
@@ -737,14 +804,16 @@ def _apply_free(state: Any, name: str, args: list[Any], context: Any) -> Any:
 
 _RUNTIME: dict[str, Any] = {
     "_U": runtime.U, "_Seq": runtime.Seq, "_Cons": runtime.Cons, "_seq": runtime.seq,
-    "_collapse": runtime.collapse, "_collapse_keep": runtime.collapse_keep, "_keep": runtime.keep, "_lookup_c": runtime.lookup_c,
-    "_last_step": runtime.last_step, "_wildcard": runtime.wildcard, "_descendants": runtime.descendants,
-    "_dollar": runtime.dollar, "_truthy": runtime.truthy, "_add": runtime.add, "_sub": runtime.sub,
-    "_mul": runtime.mul, "_div": runtime.div, "_mod": runtime.mod, "_neg": runtime.neg,
-    "_equal": runtime.equal, "_not_equal": runtime.not_equal, "_lt": runtime.lt, "_le": runtime.le,
-    "_gt": runtime.gt, "_ge": runtime.ge, "_includes": runtime.includes, "_concat": runtime.concat,
-    "_range": runtime.range_, "_names2": _names2, "_path_names": _path_names,
+    "_collapse": runtime.collapse, "_collapse_keep": runtime.collapse_keep, "_keep": runtime.keep,
+    "_lookup_c": runtime.lookup_c, "_last_step": runtime.last_step, "_wildcard": runtime.wildcard,
+    "_descendants": runtime.descendants, "_dollar": runtime.dollar, "_truthy": runtime.truthy,
+    "_add": runtime.add, "_sub": runtime.sub, "_mul": runtime.mul, "_div": runtime.div, "_mod": runtime.mod,
+    "_neg": runtime.neg, "_equal": runtime.equal, "_not_equal": runtime.not_equal, "_lt": runtime.lt,
+    "_le": runtime.le, "_gt": runtime.gt, "_ge": runtime.ge, "_includes": runtime.includes,
+    "_concat": runtime.concat, "_range": runtime.range_, "_names2": _names2, "_path_names": _path_names,
     "_keep_singleton": _keep_singleton, "_array": _array, "_index": _index, "_filter": _filter,
-    "_group": _group, "_apply": _apply, "_at": _at, "_fail": _fail, "_out": runtime.out, "_out_num": runtime.out_number, "_apply_free": _apply_free, "isinstance": isinstance,
-    "type": type, "dict": dict, "list": list, "int": int, "float": float, "len": len,
+    "_group": _group, "_apply": _apply, "_at": _at, "_fail": _fail, "_sum_numbers": _sum_numbers,
+    "_out": runtime.out, "_out_num": runtime.out_number, "_apply_free": _apply_free,
+    "isinstance": isinstance, "type": type, "dict": dict, "str": str, "list": list, "int": int,
+    "float": float, "len": len,
 }  # fmt: skip

@@ -15,10 +15,10 @@ from typing import Any
 
 from interlace.mapping.compiler.errors import JsonataError
 from interlace.mapping.compiler.runtime import (
-    U,
     Function,
     Seq,
     State,
+    U,
     append,
     boolean,
     collapse,
@@ -223,7 +223,11 @@ def _power(base: Any, exp: Any) -> Any:
     except (OverflowError, ValueError):
         r = math.inf
     if not math.isfinite(r):
-        raise JsonataError("D3061", f"The power function has resulted in a value that cannot be represented as a JSON number: base={format_number(base)}, exponent={format_number(exp)}")
+        raise JsonataError(
+            "D3061",
+            "The power function has resulted in a value that cannot be represented as a JSON number: "
+            f"base={format_number(base)}, exponent={format_number(exp)}",
+        )
     return r
 
 

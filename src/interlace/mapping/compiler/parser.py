@@ -292,7 +292,9 @@ class _Parser:
         if left.type == "name" and left.value in ("function", "\u03bb"):
             for arg in n.arguments:
                 if arg.type != "variable":
-                    raise JsonataError("S0208", "Parameter of function definition must be a variable name", arg.position)
+                    raise JsonataError(
+                        "S0208", "Parameter of function definition must be a variable name", arg.position
+                    )
             n.type = "lambda"
             if self._id(self.node) == "<":
                 depth = 1
@@ -355,7 +357,11 @@ class _Processor:
                     result.steps.append(rest)
                 for step in result.steps:
                     if step.type in ("number", "value"):
-                        raise JsonataError("S0213", f"The literal value {step.value} cannot be used as a step within a path expression", step.position)
+                        raise JsonataError(
+                            "S0213",
+                            f"The literal value {step.value} cannot be used as a step within a path expression",
+                            step.position,
+                        )
                     if step.type == "string":
                         step.type = "name"
                 if any(step.keep_array for step in result.steps):
@@ -375,7 +381,9 @@ class _Processor:
                     step = result.steps[-1]
                     kind = "stages"
                 if step.group is not None:
-                    raise JsonataError("S0209", "A predicate cannot follow a grouping expression in a step", expr.position)
+                    raise JsonataError(
+                        "S0209", "A predicate cannot follow a grouping expression in a step", expr.position
+                    )
                 predicate = self._process(expr.rhs)
                 f = Node("filter", None, expr.position)
                 f.expression = predicate
@@ -410,9 +418,15 @@ class _Processor:
                     step = result.steps[-1]
                 if step.stages or step.predicate:
                     code = "S0215" if op == "@" else "S0216"
-                    raise JsonataError(code, f"A context variable binding must precede any predicates on a step", expr.position)
+                    raise JsonataError(
+                        code, "A context variable binding must precede any predicates on a step", expr.position
+                    )
                 if step.type == "sort":
-                    raise JsonataError("S0216", "A context variable binding must precede the 'order-by' clause on a step", expr.position)
+                    raise JsonataError(
+                        "S0216",
+                        "A context variable binding must precede the 'order-by' clause on a step",
+                        expr.position,
+                    )
                 if op == "@":
                     step.focus = expr.rhs.value
                 else:

@@ -523,7 +523,7 @@ def format_number(v: float | int) -> str:
 
 def precise(v: float | int) -> float | int:
     """`Number(v.toPrecision(15))`: how $string rounds a number before writing it (integers as they are)."""
-    if type(v) is int or v.is_integer():
+    if isinstance(v, int) or v.is_integer():
         return v
     return float(f"{float(v):.15g}")
 

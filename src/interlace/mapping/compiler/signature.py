@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from interlace.mapping.compiler.errors import JsonataError
-from interlace.mapping.compiler.runtime import U, Function
+from interlace.mapping.compiler.runtime import Function, U
 
 _ARRAY_TYPE = {"a": "arrays", "b": "booleans", "f": "functions", "n": "numbers", "o": "objects", "s": "strings"}
 

@@ -1,0 +1,89 @@
+"""The compiled path: which engine runs an expression, the sandbox limits in compiled code, errors
+with positions, and what the steps skip per message."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from interlace.engine.steps import Map
+from interlace.errors import MappingError
+from interlace.mapping.jsonata import Expression
+from interlace.message import Message
+
+ORDER = {"id": "A1", "customer": {"email": "a@x.test"}, "lines": [{"qty": 2, "price": 5}, {"qty": 1, "price": 2.5}]}
+
+
+def test_common_expressions_are_compiled() -> None:
+    for source in (
+        '{"order_no": id, "email": customer.email, "total": $sum(lines.(qty * price))}',
+        "lines[qty > 1].price",
+        '$substring($string(id), 0, 1) & "-" & $uppercase(customer.email)',
+        '($total := $sum(lines.price); $total > 5 ? "big" : "small")',
+        "lines{`qty`: price}",
+    ):
+        expression = Expression(source)
+        assert expression.engine == "compiled", (source, expression.fallback)
+        assert expression.fallback is None
+
+
+def test_an_unhandled_construct_falls_back_and_says_which() -> None:
+    expression = Expression('$replace(customer.email, /x/, "y")')
+    assert expression.engine == "jsonatapy"
+    assert expression.fallback is not None and "regular expression" in expression.fallback
+    assert expression.evaluate(ORDER) == "a@y.test"
+
+
+def test_range_size_limit_in_compiled_code() -> None:
+    expression = Expression("$count([1..10000001])")
+    assert expression.engine == "compiled"
+    started = time.perf_counter()
+    with pytest.raises(MappingError, match="D2014"):
+        expression.evaluate({})
+    assert time.perf_counter() - started < 1
+
+
+def test_time_limit_in_compiled_code() -> None:
+    expression = Expression("$count([1..10000000].[1..10000000])", timeout_ms=200)
+    assert expression.engine == "compiled"
+    started = time.perf_counter()
+    with pytest.raises(MappingError, match="D1012"):
+        expression.evaluate({})
+    assert time.perf_counter() - started < 5
+
+
+def test_evaluation_errors_carry_code_and_position() -> None:
+    with pytest.raises(MappingError) as info:
+        Expression('{"x": id + 1}').evaluate(ORDER)
+    assert info.value.code == "T2001" and info.value.position == 10
+    assert str(info.value).startswith("JSONata evaluation failed: T2001: The left side of the + operator")
+
+
+def test_a_binding_that_shadows_a_builtin_goes_to_the_reference() -> None:
+    expression = Expression("$sum([1, 2])")
+    assert expression.evaluate({}) == 3
+    with pytest.raises(MappingError, match="T1006"):
+        expression.evaluate({}, {"sum": 5})
+
+
+def test_integral_results_come_out_as_int_like_jsonatapy() -> None:
+    assert Expression("$sum([1.5, 2.5])").evaluate({}) == 4
+    assert type(Expression("$sum([1.5, 2.5])").evaluate({})) is int
+    assert type(Expression('{"t": 2.5 * 2}').evaluate({})["t"]) is int
+
+
+def test_results_are_plain_json() -> None:
+    value = Expression('{"skus": lines.qty, "one": lines[0].qty, "all": lines}').evaluate(ORDER)
+    assert value == {"skus": [2, 1], "one": 2, "all": ORDER["lines"]}
+    assert type(value["skus"]) is list
+
+
+def test_the_map_step_builds_no_bindings_when_message_is_not_read() -> None:
+    message = Message(flow="f", body=ORDER, event="order.created")
+    plain = Map('{"order_no": id}')
+    assert plain.apply.__name__ == "_apply_body"
+    assert plain.apply(message).body == {"order_no": "A1"}  # type: ignore[union-attr]
+    reads = Map('{"order_no": id, "event": $message.event}')
+    assert reads.apply.__name__ == "_apply_bindings"
+    assert reads.apply(message).body == {"order_no": "A1", "event": "order.created"}  # type: ignore[union-attr]
