@@ -46,7 +46,7 @@ _UNARY_FUNCTIONS = ["sum", "count", "max", "min", "average", "string", "length",
                     "trim", "number", "abs", "floor", "ceil", "round", "boolean", "not", "exists", "keys",
                     "reverse", "distinct", "type", "spread"]  # fmt: skip
 _BINARY_FUNCTIONS = ["substring", "substringBefore", "substringAfter", "contains", "split", "join", "round",
-                     "pad", "append", "lookup", "power", "string"]  # fmt: skip
+                     "pad", "append", "lookup", "power"]  # fmt: skip
 _OPERATORS = ["+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=", "and", "or", "&", "in"]
 
 
@@ -68,6 +68,12 @@ def _extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.tuples(inner, inner).map(lambda t: f"({t[0]} ?? {t[1]})"),
         st.tuples(st.integers(-2, 3), st.integers(-2, 5)).map(lambda t: f"[{t[0]}..{t[1]}]"),
         inner.map(lambda x: f"-({x})"),
+        st.tuples(_paths, inner).map(lambda t: f"$map({t[0]}, function($v, $i){{[$v, $i, {t[1]}]}})"),
+        st.tuples(_paths, inner).map(lambda t: f"$filter({t[0]}, function($v){{{t[1]}}})"),
+        st.tuples(_paths, st.integers(-3, 3)).map(lambda t: f"$reduce({t[0]}, function($a, $b){{$a + $b}}, {t[1]})"),
+        _paths.map(lambda p: f"$sort({p}, function($l, $r){{$l > $r}})"),
+        st.tuples(inner, inner).map(lambda t: f"($f := function($x){{{t[0]}}}; $f({t[1]}))"),
+        inner.map(lambda x: f"{x} ~> $string()"),
         inner.map(lambda x: f"**.{x}" if x.isidentifier() else f"({x})"),
     )
 

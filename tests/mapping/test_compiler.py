@@ -53,6 +53,39 @@ def test_time_limit_in_compiled_code() -> None:
     assert time.perf_counter() - started < 5
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "($inf := function(){$inf()}; $inf())",  # unbounded recursion, a tail call: runs in a loop
+        "($loop := function($n){$loop($n + 1)}; $loop(0))",
+        "($f := function($n){[1..1000].$f($n)}; $f(0))",  # work that fans out
+    ],
+)
+def test_runaway_expressions_stop_at_the_time_limit_in_compiled_code(source: str) -> None:
+    expression = Expression(source, timeout_ms=200)
+    assert expression.engine == "compiled"
+    started = time.perf_counter()
+    with pytest.raises(MappingError, match=r"D1012|D1011"):
+        expression.evaluate({})
+    assert time.perf_counter() - started < 5
+
+
+def test_deep_recursion_stops_at_the_depth_limit_in_compiled_code() -> None:
+    expression = Expression("($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(100000))", timeout_ms=5000)
+    assert expression.engine == "compiled"
+    with pytest.raises(MappingError, match="D1011"):
+        expression.evaluate({})
+    # the same depth as the reference: 65 nested calls are fine, 66 are too many
+    assert Expression("($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(65))").evaluate({}) == 65
+    with pytest.raises(MappingError, match="D1011"):
+        Expression("($f := function($n){$n = 0 ? 0 : 1 + $f($n - 1)}; $f(66))").evaluate({})
+
+
+def test_tail_recursion_runs_in_constant_depth() -> None:
+    source = "($count := function($n, $acc){$n = 0 ? $acc : $count($n - 1, $acc + 1)}; $count(5000, 0))"
+    assert Expression(source).evaluate({}) == 5000
+
+
 def test_evaluation_errors_carry_code_and_position() -> None:
     with pytest.raises(MappingError) as info:
         Expression('{"x": id + 1}').evaluate(ORDER)

@@ -76,9 +76,7 @@ class Expression:
 
     def _reference(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
         try:
-            return self._compiled.evaluate(
-                data, bindings, timeout=self.timeout_ms, max_stack_depth=DEFAULT_MAX_DEPTH
-            )
+            return self._compiled.evaluate(data, bindings, timeout=self.timeout_ms, max_stack_depth=DEFAULT_MAX_DEPTH)
         except (ValueError, RuntimeError, TypeError, ArithmeticError) as exc:
             # ArithmeticError: an int binding beyond 64 bits raises a bare OverflowError.
             raise MappingError(f"JSONata evaluation failed: {exc}") from exc

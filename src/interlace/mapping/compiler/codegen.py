@@ -15,6 +15,7 @@ from typing import Any
 from interlace.mapping.compiler import functions, runtime
 from interlace.mapping.compiler.errors import JsonataError, Unsupported
 from interlace.mapping.compiler.parser import Node
+from interlace.mapping.compiler.signature import Signature
 
 # JSONata built-ins the compiled path does not have yet: a call makes the expression fall back.
 KNOWN_BUILTINS = {
@@ -72,10 +73,10 @@ class Compiled:
 def _binds(node: Any, found: list[str]) -> list[str]:
     """Names bound by `:=` directly in this frame (not inside nested blocks and lambdas)."""
     if isinstance(node, Node):
+        if node.type in ("lambda", "block"):
+            return found  # a frame of its own
         if node.type == "bind":
             found.append(node.lhs.value)
-        if node.type in ("lambda",):
-            return found
         for child in _children(node):
             if isinstance(child, Node) and child.type == "block":
                 continue
@@ -265,12 +266,15 @@ class Generator:
             return self._call(node, c, scope, fn)
         if t == "apply":
             return self._apply(node, c, scope, fn)
+        if t == "lambda":
+            return self._lambda(node, c, scope, fn)
+        if t == "partial":
+            return self._partial(node, c, scope, fn)
         if t == "wildcard":
             return self._collapsed(f"_wildcard({c})", node)
         if t == "descendant":
             return self._collapsed(f"_descendants({c})", node)
         names = {
-            "lambda": "a function definition (lambda)", "partial": "partial function application",
             "regex": "a regular expression", "transform": "the transform operator (| ... |)",
             "parent": "the parent operator (%)", "sort": "the order-by operator (^)",
         }  # fmt: skip
@@ -312,8 +316,12 @@ class Generator:
             if op == "/":
                 return f"_at({helper}, {node.position}, {a}, {b})"
             # numbers go straight through; anything else (undefined, strings, Decimal) the checked way
+            value = f"{t1} {op} {t2}"
+            if op == "*":  # numbers are doubles: an int product past 2**53 is not exact any more
+                r = self._name("_t")
+                value = f"({r} if type({r} := {t1} * {t2}) is float or -_EXACT <= {r} <= _EXACT else float({r}))"
             return (
-                f"({t1} {op} {t2} if (type({t1} := {a}) is float or type({t1}) is int) & "
+                f"({value} if (type({t1} := {a}) is float or type({t1}) is int) & "
                 f"(type({t2} := {b}) is float or type({t2}) is int) else _at({helper}, {node.position}, {t1}, {t2}))"
             )
         simple = {"%": "_mod", "=": "_equal", "!=": "_not_equal", "<": "_lt", "<=": "_le", ">": "_gt",
@@ -351,7 +359,9 @@ class Generator:
         other = self.expr(node.else_, c, scope, fn) if node.else_ is not None else "_U"
         return f"({then} if _truthy({cond}) else {other})"
 
-    def _block_scope(self, node: Node, scope: _Scope, fn: _Fn, body: list[Node], c: str = "c") -> str:
+    def _block_scope(
+        self, node: Node, scope: _Scope, fn: _Fn, body: list[Node], c: str = "c", tail: bool = False
+    ) -> str:
         """Code for `body` in a new frame holding the variables bound in it (each starting as the
         outer value of its name, as the lookup before the first binding finds it)."""
         names = []
@@ -368,7 +378,9 @@ class Generator:
             local = self._name("v")
             inner.vars[n] = local
             inits.append(f"({local} := {outer})")
-        parts = inits + [self.expr(e, c, inner, fn) for e in body]
+        parts = inits + [self.expr(e, c, inner, fn) for e in body[:-1]]
+        if body:
+            parts.append(self._tail(body[-1], c, inner, fn) if tail else self.expr(body[-1], c, inner, fn))
         if not parts:
             return "_U"
         if len(parts) == 1:
@@ -414,22 +426,92 @@ class Generator:
                 fast = functions.FAST1.get(name)
                 if fast is not None and len(args) == 1 and not node.keep_array:
                     return f"{self.const(fast)}({args[0]}, {c}, {node.position})"
+                state = "E" if name in functions.HIGHER_ORDER else "None"
                 return self._collapsed(
-                    f"{self.const(functions.BUILTINS[name])}.call({arglist}, {c}, None, {node.position})", node
+                    f"{self.const(functions.BUILTINS[name])}.call({arglist}, {c}, {state}, {node.position})", node
                 )
             if name in KNOWN_BUILTINS:
                 raise Unsupported(f"the function ${name}", node.position)
             self.needs_state = True
             self.free.add(name)
             return self._collapsed(f"_apply_free(E, {self.const(name)}, {arglist}, {c})", node)
-        raise Unsupported("a call of a computed function", node.position)
+        self.needs_state = True
+        procedure = self.expr(proc, c, scope, fn)
+        return self._collapsed(f"_apply({procedure}, {arglist}, {c}, E)", node)
+
+    def _procedure(self, proc: Node, c: str, scope: _Scope, fn: _Fn) -> str:
+        """The function value a call or partial application names."""
+        if proc.type == "variable" and proc.value and proc.value != "$":
+            local = self._resolve(proc.value, scope, fn)
+            if local is not None:
+                return local
+            return self._free(proc.value)
+        return self.expr(proc, c, scope, fn)
+
+    def _tail(self, node: Node, c: str, scope: _Scope, fn: _Fn) -> str:
+        """Code for a lambda body's value, with calls in tail position left to the caller's loop."""
+        plain = not node.predicate and node.group is None and not node.keep_array
+        if plain and node.type == "function" and node.procedure is not None:
+            proc = node.procedure
+            is_builtin = (
+                proc.type == "variable"
+                and self._resolve(proc.value, scope, fn) is None
+                and proc.value in KNOWN_BUILTINS
+            )
+            if not is_builtin and proc.type != "path":
+                args = "[" + ", ".join(self.expr(a, c, scope, fn) for a in node.arguments) + "]"
+                return f"_Tail({self._procedure(proc, c, scope, fn)}, {args}, {c})"
+        if plain and node.type == "condition":
+            assert node.condition is not None and node.then is not None
+            cond = self.expr(node.condition, c, scope, fn)
+            then = self._tail(node.then, c, scope, fn)
+            other = self._tail(node.else_, c, scope, fn) if node.else_ is not None else "_U"
+            return f"({then} if _truthy({cond}) else {other})"
+        if plain and node.type == "block" and node.expressions:
+            return self._block_scope(node, scope, fn, node.expressions, c, tail=True)
+        return self.expr(node, c, scope, fn)
+
+    def _lambda(self, node: Node, c: str, scope: _Scope, fn: _Fn) -> str:
+        if c != "c":
+            raise Unsupported("a function definition as a path's first step", node.position)
+        assert node.body is not None
+        self.needs_state = True
+        lam = _Fn(self._name("_l"), "", fn, fn.item_context)
+        lam.closure = True
+        inner = _Scope(scope, lam)
+        params = []
+        for arg in node.arguments:
+            local = self._name("v")
+            inner.vars[arg.value] = local
+            params.append(local)
+        lam.params = ", ".join(params)
+        for name in _binds(node.body, []):
+            if name not in inner.vars:
+                outer = self._resolve(name, scope, fn) or self._free(name)
+                local = self._name("v")
+                inner.vars[name] = local
+                lam.lines.append(f"{local} = {outer}")
+        lam.lines.append(f"return {self._tail(node.body, 'c', inner, lam)}")
+        fn.nested.append(lam)
+        signature = self.const(Signature(node.signature)) if node.signature else "None"
+        return f"_Lambda({lam.name}, {len(params)}, {signature})"
+
+    def _partial(self, node: Node, c: str, scope: _Scope, fn: _Fn) -> str:
+        assert node.procedure is not None
+        self.needs_state = True
+        given = ["_HOLE" if a.type == "operator" else self.expr(a, c, scope, fn) for a in node.arguments]
+        procedure = self._procedure(node.procedure, c, scope, fn)
+        if node.procedure.type == "variable" and node.procedure.value in functions.BUILTINS:
+            self.calls.add(node.procedure.value)
+        return f"_partial({procedure}, [{', '.join(given)}], {node.position})"
 
     def _apply(self, node: Node, c: str, scope: _Scope, fn: _Fn) -> str:
         lhs = self.expr(node.lhs, c, scope, fn)
         rhs = node.rhs
         if rhs.type == "function":
             return self._call(rhs, c, scope, fn, first=lhs, first_node=node.lhs)
-        raise Unsupported("~> with a function value", node.position)
+        self.needs_state = True
+        return self._collapsed(f"_chain({lhs}, {self._procedure(rhs, c, scope, fn)}, E, {node.position})", node)
 
     # ---------------------------------------------------------------- objects
 
@@ -663,6 +745,22 @@ def _at(helper: Callable[..., Any], position: int, *args: Any) -> Any:
         raise
 
 
+def _chain(lhs: Any, rhs: Any, state: Any, position: int) -> Any:
+    """`lhs ~> $f`: $f applied to lhs; two functions make their composition."""
+    if not isinstance(rhs, runtime.Function):
+        raise JsonataError(
+            "T2006", "The right side of the function application operator ~> must be a function", position
+        )
+    if isinstance(lhs, runtime.Function):
+        first = lhs
+
+        def composed(args: list[Any], context: Any, st: Any) -> Any:
+            return rhs.call([runtime.collapse(first.call(args, context, st))], runtime.U, st)
+
+        return runtime.Function("chain", composed, 1)
+    return rhs.call([lhs], runtime.U, state)
+
+
 def _fail(code: str, message: str, position: int) -> Any:
     raise JsonataError(code, message, position)
 
@@ -815,5 +913,6 @@ _RUNTIME: dict[str, Any] = {
     "_group": _group, "_apply": _apply, "_at": _at, "_fail": _fail, "_sum_numbers": _sum_numbers,
     "_out": runtime.out, "_out_num": runtime.out_number, "_apply_free": _apply_free,
     "isinstance": isinstance, "type": type, "dict": dict, "str": str, "list": list, "int": int,
-    "float": float, "len": len,
+    "float": float, "len": len, "_Lambda": runtime.Lambda, "_Tail": runtime.Tail, "_HOLE": runtime.HOLE,
+    "_partial": runtime.partial, "_chain": _chain, "_EXACT": 2**53,
 }  # fmt: skip

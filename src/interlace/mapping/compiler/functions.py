@@ -21,6 +21,7 @@ from interlace.mapping.compiler.runtime import (
     U,
     append,
     boolean,
+    call_function,
     collapse,
     deep_equal,
     format_number,
@@ -386,6 +387,151 @@ def _decode_component(s: str) -> str:
     return urllib.parse.unquote(s, errors="strict")
 
 
+# ------------------------------------------------------------------------------------- higher order
+
+
+def _arity(f: Any) -> int:
+    return f.arity if isinstance(f, Function) else 0
+
+
+def _hof_args(f: Any, value: Any, index: Any, whole: Any) -> list[Any]:
+    """The value, then the index and the whole array for a function that takes them."""
+    n = _arity(f)
+    if n >= 3:
+        return [value, index, whole]
+    if n >= 2:
+        return [value, index]
+    return [value]
+
+
+def _map(arr: Any, f: Any, state: Any) -> Any:
+    if arr is U:
+        return U
+    out = Seq()
+    for i, v in enumerate(arr):
+        r = call_function(f, _hof_args(f, v, i, arr), state)
+        if r is not U:
+            out.append(r)
+    return out
+
+
+def _filter(arr: Any, f: Any, state: Any) -> Any:
+    if arr is U:
+        return U
+    out = Seq()
+    for i, v in enumerate(arr):
+        if boolean(call_function(f, _hof_args(f, v, i, arr), state)) is True:
+            out.append(v)
+    return out
+
+
+def _single(arr: Any, f: Any = U, state: Any = None) -> Any:
+    if arr is U:
+        return U
+    found = False
+    result: Any = U
+    for i, v in enumerate(arr):
+        ok = True if f is U else boolean(call_function(f, _hof_args(f, v, i, arr), state)) is True
+        if ok:
+            if found:
+                raise JsonataError(
+                    "D3138", "The $single() function expected exactly 1 matching result.  Instead it matched more."
+                )
+            result, found = v, True
+    if not found:
+        raise JsonataError("D3139", "The $single() function expected exactly 1 matching result.  Instead it matched 0.")
+    return result
+
+
+def _reduce(arr: Any, f: Any, init: Any = U, state: Any = None) -> Any:
+    if arr is U:
+        return U
+    n = _arity(f)
+    if n < 2:
+        raise JsonataError(
+            "D3050", "The second argument of reduce function must be a function with at least two arguments"
+        )
+    if init is U and len(arr) > 0:
+        result, index = arr[0], 1
+    else:
+        result, index = init, 0
+    while index < len(arr):
+        args = [result, arr[index]]
+        if n >= 3:
+            args.append(index)
+        if n >= 4:
+            args.append(arr)
+        result = call_function(f, args, state)
+        index += 1
+    return result
+
+
+def _sift(obj: Any, f: Any, state: Any) -> Any:
+    if type(obj) is not dict:
+        return U
+    out = {k: v for k, v in obj.items() if boolean(call_function(f, _hof_args(f, v, k, obj), state)) is True}
+    return out if out else U
+
+
+def _each(obj: Any, f: Any, state: Any) -> Any:
+    out = Seq()
+    if type(obj) is dict:
+        for k, v in obj.items():
+            r = call_function(f, _hof_args(f, v, k, obj), state)
+            if r is not U:
+                out.append(r)
+    return out
+
+
+def _js_truthy(v: Any) -> bool:
+    if v is U or v is None:
+        return False
+    if type(v) is float and v != v:
+        return False
+    return bool(v) or isinstance(v, list | dict | Function)
+
+
+def merge_sort(arr: list[Any], after: Callable[[Any, Any], bool]) -> list[Any]:
+    """A stable merge sort: `after(a, b)` true puts b before a (the reference's comparator)."""
+    if len(arr) <= 1:
+        return list(arr)
+    middle = len(arr) // 2
+    left, right = merge_sort(arr[:middle], after), merge_sort(arr[middle:], after)
+    out: list[Any] = []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        if after(left[i], right[j]):
+            out.append(right[j])
+            j += 1
+        else:
+            out.append(left[i])
+            i += 1
+    out.extend(left[i:])
+    out.extend(right[j:])
+    return out
+
+
+def _sort(arr: Any, f: Any = U, state: Any = None) -> Any:
+    if arr is U:
+        return U
+    if len(arr) <= 1:
+        return arr
+    if f is U:
+        numbers = all(type(v) in (int, float) for v in arr)
+        strings = all(type(v) is str for v in arr)
+        if not numbers and not strings:
+            raise JsonataError(
+                "D3070",
+                "The single argument form of the sort function can only be applied to an array of strings or "
+                "an array of numbers.  Use the second argument to specify a comparison function",
+            )
+        return merge_sort(arr, lambda a, b: bool(a > b))
+    return merge_sort(arr, lambda a, b: _js_truthy(call_function(f, [a, b], state)))
+
+
+HIGHER_ORDER = frozenset({"map", "filter", "single", "reduce", "sift", "each", "sort"})
+
+
 class Builtin:
     """A built-in: its implementation, its signature, and how compiled calls reach it."""
 
@@ -393,12 +539,19 @@ class Builtin:
         self.name = name
         self.impl = impl
         self.signature = Signature(signature)
-        arity = len(self.signature.params)
+        self.higher_order = name in HIGHER_ORDER
+        # the reference passes HOF callbacks as many arguments as the function declares
+        arity = 1 if name == "string" else len(self.signature.params)
         self.function = Function(name, self.call, arity, self.signature)
 
     def call(self, args: list[Any], context: Any, state: State | None = None, position: int | None = None) -> Any:
         try:
-            return self.impl(*self.signature.validate(args, context))
+            if self.name == "reduce" and len(args) >= 3 and args[2] is U:
+                return U  # jsonatapy: an initial value given but undefined makes the result undefined
+            validated = self.signature.validate(args, context)
+            if self.higher_order:
+                return self.impl(*validated, state=state)
+            return self.impl(*validated)
         except JsonataError as exc:
             if exc.position is None:
                 exc.position = position
@@ -447,6 +600,13 @@ _TABLE: list[tuple[str, Impl, str]] = [
     ("encodeUrlComponent", _url(_encode_component), "<s-:s>"),
     ("encodeUrl", _url(_encode_url), "<s-:s>"),
     ("decodeUrlComponent", _url(_decode_component), "<s-:s>"),
+    ("map", _map, "<af>"),
+    ("filter", _filter, "<af>"),
+    ("single", _single, "<af?>"),
+    ("reduce", _reduce, "<afj?:j>"),
+    ("sift", _sift, "<o-f?:o>"),
+    ("each", _each, "<o-f:a>"),
+    ("sort", _sort, "<af?:a>"),
 ]
 
 BUILTINS: dict[str, Builtin] = {name: Builtin(name, impl, sig) for name, impl, sig in _TABLE}

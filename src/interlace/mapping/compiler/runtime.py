@@ -20,6 +20,9 @@ from typing import Any
 from interlace.mapping.compiler.errors import JsonataError
 
 MAX_RANGE = 10_000_000
+CALL_DEPTH = 3
+"""What a nested call of a lambda counts toward the depth limit: jsonatapy counts the frames of its
+evaluator, three for a plain recursive call, so the same recursion stops at the same depth."""
 INT_LIMIT = 2**63  # integral floats below this come out as int, as jsonatapy gives them
 
 
@@ -342,7 +345,8 @@ def mul(a: Any, b: Any) -> Any:
     a, b = _check_operands("*", a, b)
     if a is U or b is U:
         return U
-    return a * b
+    r = a * b
+    return float(r) if type(r) is int and not -(2**53) <= r <= 2**53 else r
 
 
 def div(a: Any, b: Any) -> Any:
@@ -618,3 +622,95 @@ def out_number(v: Any) -> Any:
     if type(v) is float and v.is_integer() and -INT_LIMIT < v < INT_LIMIT:
         return int(v)
     return out(v)
+
+
+# ------------------------------------------------------------------------------------- functions
+
+
+class Tail:
+    """A call in tail position of a lambda's body, made by the caller's loop (so a tail-recursive
+    function runs in constant stack, as the reference's thunks do)."""
+
+    __slots__ = ("args", "context", "function")
+
+    def __init__(self, function: Any, args: list[Any], context: Any) -> None:
+        self.function = function
+        self.args = args
+        self.context = context
+
+
+class Lambda(Function):
+    """A function defined in the expression: `body(*args)` is its compiled body."""
+
+    __slots__ = ("body", "params")
+
+    def __init__(self, body: Callable[..., Any], params: int, signature: Any) -> None:
+        super().__init__("lambda", self._call, params, signature)
+        self.body = body
+        self.params = params
+
+    def arguments(self, args: list[Any], context: Any) -> list[Any]:
+        if self.signature is not None:
+            args = self.signature.validate(args, context)
+        n = len(args)
+        if n < self.params:
+            return [*args, *([U] * (self.params - n))]
+        if n > self.params:
+            return args[: self.params]
+        return args
+
+    def _call(self, args: list[Any], context: Any, state: State) -> Any:
+        state.depth += CALL_DEPTH
+        if state.depth > state.limits.max_depth:
+            raise stack_overflow()
+        try:
+            state.tick()
+            result = self.body(*self.arguments(args, context))
+            while type(result) is Tail:
+                f = result.function
+                if isinstance(f, Lambda):
+                    state.tick()
+                    result = f.body(*f.arguments(result.args, result.context))
+                elif isinstance(f, Function):
+                    result = f.call(result.args, result.context, state)
+                else:
+                    raise JsonataError("T1006", "Attempted to invoke a non-function")
+            return result
+        finally:
+            state.depth -= CALL_DEPTH
+
+
+class Partial(Function):
+    """`$f(?, 2)`: a function waiting for the arguments marked `?`."""
+
+    __slots__ = ("given", "target")
+
+    def __init__(self, target: Function, given: list[Any]) -> None:
+        super().__init__("partial", self._call, sum(1 for a in given if a is HOLE), None)
+        self.target = target
+        self.given = given
+
+    def _call(self, args: list[Any], context: Any, state: State) -> Any:
+        supplied = iter(args)
+        filled = [next(supplied, U) if a is HOLE else a for a in self.given]
+        return self.target.call(filled, context, state)
+
+
+class _Hole:
+    __slots__ = ()
+
+
+HOLE: Any = _Hole()
+
+
+def partial(f: Any, given: list[Any], position: int) -> Function:
+    if not isinstance(f, Function):
+        raise JsonataError("T1008", "Attempted to partially apply a non-function", position)
+    return Partial(f, given)
+
+
+def call_function(f: Any, args: list[Any], state: Any) -> Any:
+    """A function called by a built-in (the context is undefined there)."""
+    if not isinstance(f, Function):
+        raise JsonataError("T1006", "Attempted to invoke a non-function")
+    return collapse(f.call(args, U, state))
