@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from support import QUICKSTART, ROOT, interlace
+from support import QUICKSTART, interlace
 
 CONFIG = str(QUICKSTART / "hub.yaml")
 FLOW = "order-to-erp-and-crm"
@@ -50,11 +50,10 @@ def test_a_syntax_error_shows_where_it_is() -> None:
 
 
 def test_a_fallback_expression_says_which_engine_and_why() -> None:
-    config = str(ROOT / "examples" / "unclear" / "hub.yaml")
-    result = interlace("map", config, "invoice-to-billing", "--data", '{"number": "I1", "total": 3}')
+    result = interlace("map", CONFIG, FLOW, "--expr", '$eval("1 + 1")', "--data", "{}")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"number": "I1", "amount": 3}
-    assert "jsonatapy (the function $fromMillis" in result.stderr
+    assert json.loads(result.stdout) == 2
+    assert "--expr: jsonatapy (the function $eval" in result.stderr
 
 
 def test_an_unknown_flow_is_a_usage_error() -> None:

@@ -74,6 +74,16 @@ def _extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         _paths.map(lambda p: f"$sort({p}, function($l, $r){{$l > $r}})"),
         st.tuples(inner, inner).map(lambda t: f"($f := function($x){{{t[0]}}}; $f({t[1]}))"),
         inner.map(lambda x: f"{x} ~> $string()"),
+        st.tuples(inner, st.sampled_from(["/a/", "/[a-c]+/i", "/(b)(c)?/", "/ /", "/^A/m", "/c$/"])).flatmap(
+            lambda t: st.sampled_from(
+                [
+                    f"$match($string({t[0]}), {t[1]})",
+                    f'$replace($string({t[0]}), {t[1]}, "<$0$1>")',
+                    f"$split($string({t[0]}), {t[1]})",
+                    f"$contains($string({t[0]}), {t[1]})",
+                ]
+            )
+        ),
         inner.map(lambda x: f"**.{x}" if x.isidentifier() else f"({x})"),
     )
 

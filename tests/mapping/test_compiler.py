@@ -29,10 +29,16 @@ def test_common_expressions_are_compiled() -> None:
 
 
 def test_an_unhandled_construct_falls_back_and_says_which() -> None:
-    expression = Expression('$replace(customer.email, /x/, "y")')
+    expression = Expression('$formatNumber($sum(lines.price), "#,##0.00")')
     assert expression.engine == "jsonatapy"
-    assert expression.fallback is not None and "regular expression" in expression.fallback
-    assert expression.evaluate(ORDER) == "a@y.test"
+    assert expression.fallback is not None and "$formatNumber" in expression.fallback
+    assert expression.evaluate(ORDER) == "7.50"
+
+
+def test_regular_expressions_are_compiled() -> None:
+    expression = Expression('$replace(customer.email, /(\\w)@/, "$1 at ") & $join($match("a1b22", /\\d+/).match, ",")')
+    assert expression.engine == "compiled", expression.fallback
+    assert expression.evaluate(ORDER) == "a at x.test1,22"
 
 
 def test_range_size_limit_in_compiled_code() -> None:

@@ -191,7 +191,7 @@ CASES: list[tuple[str, Callable[[Config], Config], Edit, Callable[[Config], Conf
     ),
     (
         "mapping-not-compiled",
-        steps({"validate": "order"}, {"map": '{"order_no": id, "total": total, "at": $fromMillis(0)}'}),
+        steps({"validate": "order"}, {"map": '{"order_no": id, "total": total, "at": $eval("1")}'}),
         None,
         keep,
         None,

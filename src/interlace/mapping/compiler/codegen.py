@@ -15,11 +15,12 @@ from typing import Any
 from interlace.mapping.compiler import functions, runtime
 from interlace.mapping.compiler.errors import JsonataError, Unsupported
 from interlace.mapping.compiler.parser import Node
+from interlace.mapping.compiler.regex import Regex
 from interlace.mapping.compiler.signature import Signature
 
 # JSONata built-ins the compiled path does not have yet: a call makes the expression fall back.
 KNOWN_BUILTINS = {
-    "match", "replace", "formatNumber", "formatBase", "formatInteger", "parseInteger", "random", "map",
+    "formatNumber", "formatBase", "formatInteger", "parseInteger", "random", "map",
     "zip", "filter", "single", "reduce", "sift", "each", "sort", "shuffle", "base64encode", "base64decode",
     "decodeUrl", "eval", "toMillis", "fromMillis", "clone", "now", "millis",
 } | set(functions.SUPPORTED)  # fmt: skip
@@ -266,6 +267,8 @@ class Generator:
             return self._call(node, c, scope, fn)
         if t == "apply":
             return self._apply(node, c, scope, fn)
+        if t == "regex":
+            return self.const(Regex(node.value["pattern"], node.value["flags"], node.position))
         if t == "lambda":
             return self._lambda(node, c, scope, fn)
         if t == "partial":
@@ -275,8 +278,8 @@ class Generator:
         if t == "descendant":
             return self._collapsed(f"_descendants({c})", node)
         names = {
-            "regex": "a regular expression", "transform": "the transform operator (| ... |)",
-            "parent": "the parent operator (%)", "sort": "the order-by operator (^)",
+            "transform": "the transform operator (| ... |)",
+            "parent": "the parent operator (%)",
         }  # fmt: skip
         raise Unsupported(names.get(t, f"the {t} construct"), node.position)
 
@@ -581,8 +584,6 @@ class Generator:
         for s in steps:
             if s.tuple or s.focus is not None or s.index is not None:
                 raise Unsupported("context and position variables (@, #)", s.position)
-            if s.type == "sort":
-                raise Unsupported("the order-by operator (^)", s.position)
             if s.type == "parent":
                 raise Unsupported("the parent operator (%)", s.position)
         plain = all(s.type == "name" and not s.stages and not s.keep_array and s.group is None for s in steps)
@@ -612,6 +613,22 @@ class Generator:
         last_index = len(steps) - 1
         for i, step in enumerate(steps):
             last = i == last_index
+            if step.type == "sort":
+                terms = []
+                for descending, term in step.terms:
+                    key = self._fn("_sk", helper, True)
+                    key.lines.append(f"return {self.expr(term, 'c', _Scope(inner, key), key)}")
+                    self._place(key)
+                    terms.append(f"({descending}, {key.name})")
+                lines.append(f"r = _sort_by(s, ({''.join(t + ', ' for t in terms)}), E, {step.position})")
+                for f in step.stages:
+                    lines.append(f"r = {self._filter('r', f, inner, helper)}")
+                if last:
+                    lines.append("res = r")
+                else:
+                    lines.append("if not r: return " + fin.replace("RES", "_seq()"))
+                    lines.append("s = r")
+                continue
             if i == 0 and step.cons_array:
                 lines.append(f"r = {self.expr(step, 's', inner, helper)}")
                 if not last:
@@ -743,6 +760,35 @@ def _at(helper: Callable[..., Any], position: int, *args: Any) -> Any:
         if exc.position is None:
             exc.position = position
         raise
+
+
+def _sort_by(s: Any, terms: tuple[tuple[bool, Any], ...], state: Any, position: int) -> Any:
+    """The order-by step: the whole sequence sorted by its terms (stable; undefined keys last)."""
+    if len(s) <= 1:
+        return s if isinstance(s, list) else runtime.seq(*s)
+
+    def after(a: Any, b: Any) -> bool:
+        for descending, key in terms:
+            x, y = key(a, state), key(b, state)
+            if x is runtime.U:
+                if y is runtime.U:
+                    continue
+                return True
+            if y is runtime.U:
+                return False
+            tx, ty = type(x), type(y)
+            x_ok, y_ok = tx is str or tx is int or tx is float, ty is str or ty is int or ty is float
+            if not x_ok or not y_ok:
+                bad = x if not x_ok else y
+                raise JsonataError("T2008", f"The expressions within an order-by clause must evaluate to numeric or string values: {runtime.show(bad)}", position)
+            if (tx is str) != (ty is str):
+                raise JsonataError("T2007", f"Type mismatch when comparing values {runtime.show(x)} and {runtime.show(y)} in order-by clause", position)
+            if x == y:
+                continue
+            return (x > y) != descending
+        return False
+
+    return functions.merge_sort(list(s), after)
 
 
 def _chain(lhs: Any, rhs: Any, state: Any, position: int) -> Any:
@@ -914,5 +960,5 @@ _RUNTIME: dict[str, Any] = {
     "_out": runtime.out, "_out_num": runtime.out_number, "_apply_free": _apply_free,
     "isinstance": isinstance, "type": type, "dict": dict, "str": str, "list": list, "int": int,
     "float": float, "len": len, "_Lambda": runtime.Lambda, "_Tail": runtime.Tail, "_HOLE": runtime.HOLE,
-    "_partial": runtime.partial, "_chain": _chain, "_EXACT": 2**53,
+    "_partial": runtime.partial, "_chain": _chain, "_EXACT": 2**53, "_sort_by": _sort_by,
 }  # fmt: skip

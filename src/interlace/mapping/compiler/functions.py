@@ -13,6 +13,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from interlace.mapping.compiler import regex
 from interlace.mapping.compiler.errors import JsonataError
 from interlace.mapping.compiler.runtime import (
     Function,
@@ -146,25 +147,129 @@ def _pad(s: Any, width: Any, char: Any = U) -> Any:
     return padding + s if width < 0 else s + padding
 
 
-def _contains(s: Any, token: Any) -> Any:
+def _contains(s: Any, token: Any, state: Any = None) -> Any:
     if s is U or token is U:
         return U
-    if type(token) is not str:
-        raise JsonataError("T0410", "Argument 2 of function contains does not match function signature")
-    return token in s
+    if type(token) is str:
+        return token in s
+    return regex.matches(token, s, state) is not U
 
 
-def _split(s: Any, sep: Any, limit: Any = U) -> Any:
+def _split(s: Any, sep: Any, limit: Any = U, state: Any = None) -> Any:
     if s is U:
         return U
     if limit is not U and limit < 0:
         raise JsonataError("D3020", "Third argument of split function must evaluate to a positive number")
-    if type(sep) is not str:
-        raise JsonataError("T0410", "Argument 2 of function split does not match function signature")
-    parts = list(s) if sep == "" else s.split(sep)
-    if limit is not U:
-        parts = parts[: _int(limit)]
-    return parts
+    if type(sep) is str:
+        parts = list(s) if sep == "" else s.split(sep)
+        return parts[: _int(limit)] if limit is not U else parts
+    out: list[str] = []
+    if limit is not U and limit <= 0:
+        return out
+    m = regex.matches(sep, s, state)
+    if m is U:
+        return [s]
+    start = 0
+    count = 0
+    while m is not U and (limit is U or count < limit):
+        out.append(s[start : m["start"]])
+        start = m["end"]
+        m = regex.following(m, state)
+        count += 1
+    if limit is U or count < limit:
+        out.append(s[start:])
+    return out
+
+
+def _match(s: Any, pattern: Any, limit: Any = U, state: Any = None) -> Any:
+    if s is U:
+        return U
+    if limit is not U and limit < 0:
+        raise JsonataError("D3040", "Third argument of match function must evaluate to a positive number")
+    out = Seq()
+    if limit is not U and limit <= 0:
+        return out
+    m = regex.matches(pattern, s, state)
+    count = 0
+    while m is not U and (limit is U or count < limit):
+        out.append({"match": m["match"], "index": m["start"], "groups": m["groups"]})
+        m = regex.following(m, state)
+        count += 1
+    return out
+
+
+def _substitute(replacement: str, m: dict[str, Any]) -> str:
+    """A replacement string with $0 (the match) and $1.. (its groups) filled in, as the reference does."""
+    groups = m["groups"]
+    out = []
+    position = 0
+    index = replacement.find("$", position)
+    while index != -1 and position < len(replacement):
+        out.append(replacement[position:index])
+        position = index + 1
+        following = replacement[position : position + 1]
+        if following == "$":
+            out.append("$")
+            position += 1
+        elif following == "0":
+            out.append(m["match"])
+            position += 1
+        else:
+            digits = 1 if not groups else int(math.floor(math.log10(len(groups)))) + 1
+            number = _leading_int(replacement[position : position + digits])
+            if digits > 1 and number is not None and number > len(groups):
+                number = _leading_int(replacement[position : position + digits - 1])
+            if number is not None:
+                if groups and 0 < number <= len(groups):
+                    out.append(groups[number - 1])
+                position += len(str(number))
+            else:
+                out.append("$")
+        index = replacement.find("$", position)
+    out.append(replacement[position:])
+    return "".join(out)
+
+
+def _leading_int(text: str) -> int | None:
+    """JavaScript's parseInt: the digits at the start, if any."""
+    m = re.match(r"[0-9]+", text)
+    return int(m.group(0)) if m else None
+
+
+def _replace(s: Any, pattern: Any, replacement: Any, limit: Any = U, state: Any = None) -> Any:
+    if s is U:
+        return U
+    if pattern == "":
+        raise JsonataError("D3010", "Second argument of replace function cannot be an empty string")
+    if limit is not U and limit < 0:
+        raise JsonataError("D3011", "Fourth argument of replace function must evaluate to a positive number")
+    if limit is not U and limit <= 0:
+        return s
+    if type(pattern) is str:
+        if type(replacement) is not str:
+            raise JsonataError("D3012", "Attempted to replace a matched string with a non-string value")
+        count = -1 if limit is U else _int(limit)
+        return s.replace(pattern, replacement, count)
+    m = regex.matches(pattern, s, state)
+    if m is U:
+        return s
+    out = []
+    position = 0
+    count = 0
+    while m is not U and (limit is U or count < limit):
+        out.append(s[position : m["start"]])
+        if type(replacement) is str:
+            with_ = _substitute(replacement, m)
+        else:
+            with_ = call_function(replacement, [m], state)
+        if type(with_) is not str:
+            raise JsonataError("D3012", "Attempted to replace a matched string with a non-string value")
+        out.append(with_)
+        position = m["start"] + len(m["match"])
+        count += 1
+        m = regex.following(m, state)
+    out.append(s[position:])
+    return "".join(out)
 
 
 def _join(strs: Any, sep: Any = U) -> Any:
@@ -422,6 +527,8 @@ def _filter(arr: Any, f: Any, state: Any) -> Any:
     for i, v in enumerate(arr):
         if boolean(call_function(f, _hof_args(f, v, i, arr), state)) is True:
             out.append(v)
+    if len(out) == 1 and out[0] is None:
+        return U  # as jsonatapy: a lone null kept is no value
     return out
 
 
@@ -529,7 +636,7 @@ def _sort(arr: Any, f: Any = U, state: Any = None) -> Any:
     return merge_sort(arr, lambda a, b: _js_truthy(call_function(f, [a, b], state)))
 
 
-HIGHER_ORDER = frozenset({"map", "filter", "single", "reduce", "sift", "each", "sort"})
+HIGHER_ORDER = frozenset({"map", "filter", "single", "reduce", "sift", "each", "sort", "contains", "split", "match", "replace"})
 
 
 class Builtin:
@@ -546,8 +653,8 @@ class Builtin:
 
     def call(self, args: list[Any], context: Any, state: State | None = None, position: int | None = None) -> Any:
         try:
-            if self.name == "reduce" and len(args) >= 3 and args[2] is U:
-                return U  # jsonatapy: an initial value given but undefined makes the result undefined
+            if self.name == "reduce" and (args and args[0] is None or len(args) >= 3 and args[2] is U):
+                return U  # as jsonatapy: null to reduce, or an initial value given but undefined: undefined
             validated = self.signature.validate(args, context)
             if self.higher_order:
                 return self.impl(*validated, state=state)
@@ -600,6 +707,8 @@ _TABLE: list[tuple[str, Impl, str]] = [
     ("encodeUrlComponent", _url(_encode_component), "<s-:s>"),
     ("encodeUrl", _url(_encode_url), "<s-:s>"),
     ("decodeUrlComponent", _url(_decode_component), "<s-:s>"),
+    ("match", _match, "<s-f<s:o>n?:a<o>>"),
+    ("replace", _replace, "<s-(sf)(sf)n?:s>"),
     ("map", _map, "<af>"),
     ("filter", _filter, "<af>"),
     ("single", _single, "<af?>"),

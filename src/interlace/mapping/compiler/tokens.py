@@ -130,7 +130,7 @@ class Tokenizer:
                     raise JsonataError("S0301", "Empty regular expressions are not allowed", i)
                 i += 1
                 flags_start = i
-                while i < n and text[i] in "gimy":
+                while i < n and text[i] in "im":
                     i += 1
                 self.pos = i
                 return {"pattern": pattern, "flags": text[flags_start:i]}
