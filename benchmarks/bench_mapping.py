@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonatapy
+
 from common import machine, write_section
 from interlace.engine.steps import Filter, Map, RouteTo, Step, condition
 from interlace.mapping.jsonata import condition_source

@@ -84,6 +84,8 @@ class CaseResult:
     expected: str | None = None
     actual: str | None = None
     seconds: float = 0.0
+    engine: str | None = None
+    """Which engine evaluated it: "compiled" or "jsonatapy" (the fallback); None when it did not compile."""
 
 
 @dataclass
@@ -91,6 +93,7 @@ class GroupSummary:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    compiled: int = 0
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -256,7 +259,9 @@ def run_case(case: Case, default_timeout_ms: int) -> CaseResult:
     started = time.perf_counter()
     timeout_ms = case.timelimit_ms or default_timeout_ms
     try:
-        actual = Expression(case.expr, timeout_ms=timeout_ms).evaluate(case.data, case.bindings or None)
+        expression = Expression(case.expr, timeout_ms=timeout_ms)
+        result.engine = expression.engine
+        actual = expression.evaluate(case.data, case.bindings or None)
     except MappingError as exc:
         result.seconds = time.perf_counter() - started
         result.status = "passed" if case.expect == "error" else "failed"
@@ -410,6 +415,8 @@ def summarize(results: Iterable[CaseResult]) -> dict[str, GroupSummary]:
     summary: dict[str, GroupSummary] = {}
     for r in results:
         g = summary.setdefault(r.group, GroupSummary())
+        if r.engine == "compiled":
+            g.compiled += 1
         if r.status == "passed":
             g.passed += 1
         elif r.status == "failed":
@@ -426,6 +433,7 @@ def totals(summary: dict[str, GroupSummary]) -> GroupSummary:
         total.passed += g.passed
         total.failed += g.failed
         total.skipped += g.skipped
+        total.compiled += g.compiled
     return total
 
 
@@ -444,15 +452,15 @@ def _report(results: list[CaseResult], summary: dict[str, GroupSummary], quiet: 
             print(f"  actual:     {r.actual}")
         print()
     width = max((len(name) for name in summary), default=5)
-    print(f"{'group':<{width}}  passed  failed  skipped")
+    print(f"{'group':<{width}}  passed  failed  skipped  compiled")
     for name, g in summary.items():
         if quiet and not (g.failed or g.skipped):
             continue
-        print(f"{name:<{width}}  {g.passed:>6}  {g.failed:>6}  {g.skipped:>7}")
+        print(f"{name:<{width}}  {g.passed:>6}  {g.failed:>6}  {g.skipped:>7}  {g.compiled:>8}")
     t = totals(summary)
     print(
         f"TOTAL: {t.passed} passed, {t.failed} failed, {t.skipped} skipped of {t.total} cases "
-        f"in {len(summary)} groups ({elapsed:.1f} s)"
+        f"in {len(summary)} groups ({elapsed:.1f} s); {t.compiled} compiled, the others on jsonatapy"
     )
 
 
@@ -504,9 +512,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cases_dir": str(cases_dir),
             "default_timeout_ms": timeout_ms,
             "seconds": round(elapsed, 2),
-            "total": {"passed": t.passed, "failed": t.failed, "skipped": t.skipped, "cases": t.total},
+            "total": {
+                "passed": t.passed, "failed": t.failed, "skipped": t.skipped, "cases": t.total, "compiled": t.compiled
+            },
             "groups": {
-                name: {"passed": g.passed, "failed": g.failed, "skipped": g.skipped, "failures": g.failures}
+                name: {
+                    "passed": g.passed, "failed": g.failed, "skipped": g.skipped, "compiled": g.compiled,
+                    "failures": g.failures,
+                }
                 for name, g in summary.items()
             },
             "failures": [asdict(r) for r in results if r.status == "failed"],

@@ -426,6 +426,12 @@ class Generator:
                 self.calls.add(name)
                 if name == "sum" and len(args) == 1 and _numbers_or_nothing(arg_nodes[0]) and not node.keep_array:
                     return f"_sum_numbers({args[0]})"
+                builtin = functions.BUILTINS[name]
+                if self._typed(builtin, arg_nodes) and not node.keep_array:
+                    # each argument is of its parameter's type (or undefined): the implementation directly
+                    direct = f"{self.const(builtin.impl)}({', '.join(args)})"
+                    scalar = name in _STR_FUNCTIONS or name in _NUM_FUNCTIONS or name in _BOOL_FUNCTIONS
+                    return direct if scalar else f"_collapse({direct})"
                 fast = functions.FAST1.get(name)
                 if fast is not None and len(args) == 1 and not node.keep_array:
                     return f"{self.const(fast)}({args[0]}, {c}, {node.position})"
@@ -441,6 +447,21 @@ class Generator:
         self.needs_state = True
         procedure = self.expr(proc, c, scope, fn)
         return self._collapsed(f"_apply({procedure}, {arglist}, {c}, E)", node)
+
+    @staticmethod
+    def _typed(builtin: functions.Builtin, arg_nodes: list[Node]) -> bool:
+        """Whether every argument is statically of the plain type its parameter takes."""
+        kinds = builtin.kinds
+        if kinds is None or builtin.higher_order or not builtin.required <= len(arg_nodes) <= len(kinds):
+            return False
+        wanted = {"str": str, "num": int, "bool": bool}
+        for arg, kind in zip(arg_nodes, kinds, strict=False):
+            k = _kind(arg)
+            if k not in wanted or wanted[k] not in kind:
+                return False
+            if k == "num" and float not in kind:
+                return False
+        return True
 
     def _procedure(self, proc: Node, c: str, scope: _Scope, fn: _Fn) -> str:
         """The function value a call or partial application names."""
@@ -780,12 +801,21 @@ def _sort_by(s: Any, terms: tuple[tuple[bool, Any], ...], state: Any, position: 
             x_ok, y_ok = tx is str or tx is int or tx is float, ty is str or ty is int or ty is float
             if not x_ok or not y_ok:
                 bad = x if not x_ok else y
-                raise JsonataError("T2008", f"The expressions within an order-by clause must evaluate to numeric or string values: {runtime.show(bad)}", position)
+                raise JsonataError(
+                    "T2008",
+                    "The expressions within an order-by clause must evaluate to numeric or string values: "
+                    + runtime.show(bad),
+                    position,
+                )
             if (tx is str) != (ty is str):
-                raise JsonataError("T2007", f"Type mismatch when comparing values {runtime.show(x)} and {runtime.show(y)} in order-by clause", position)
+                raise JsonataError(
+                    "T2007",
+                    f"Type mismatch when comparing values {runtime.show(x)} and {runtime.show(y)} in order-by clause",
+                    position,
+                )
             if x == y:
                 continue
-            return (x > y) != descending
+            return bool(x > y) != descending
         return False
 
     return functions.merge_sort(list(s), after)

@@ -16,6 +16,7 @@ from typing import Any
 from interlace.mapping.compiler import regex
 from interlace.mapping.compiler.errors import JsonataError
 from interlace.mapping.compiler.runtime import (
+    Cons,
     Function,
     Seq,
     State,
@@ -215,7 +216,7 @@ def _substitute(replacement: str, m: dict[str, Any]) -> str:
             out.append(m["match"])
             position += 1
         else:
-            digits = 1 if not groups else int(math.floor(math.log10(len(groups)))) + 1
+            digits = 1 if not groups else math.floor(math.log10(len(groups))) + 1
             number = _leading_int(replacement[position : position + digits])
             if digits > 1 and number is not None and number > len(groups):
                 number = _leading_int(replacement[position : position + digits - 1])
@@ -258,10 +259,7 @@ def _replace(s: Any, pattern: Any, replacement: Any, limit: Any = U, state: Any 
     count = 0
     while m is not U and (limit is U or count < limit):
         out.append(s[position : m["start"]])
-        if type(replacement) is str:
-            with_ = _substitute(replacement, m)
-        else:
-            with_ = call_function(replacement, [m], state)
+        with_ = _substitute(replacement, m) if type(replacement) is str else call_function(replacement, [m], state)
         if type(with_) is not str:
             raise JsonataError("D3012", "Attempted to replace a matched string with a non-string value")
         out.append(with_)
@@ -341,22 +339,24 @@ def _js_round(x: float) -> float:
     return math.floor(x + 0.5)
 
 
+def _shift(v: float | int, places: int) -> float:
+    """v times 10**places, by moving the decimal point in its shortest text (no binary rounding)."""
+    mantissa, _, exp = repr(v).partition("e")
+    return float(f"{mantissa}e{int(exp) + places if exp else places}")
+
+
 def _round(v: Any, precision: Any = U) -> Any:
+    """Round half to even at `precision` decimal places, as the reference does."""
     if v is U:
         return U
-    shifted = v
     p = _int(precision) if precision is not U else 0
-    if p:
-        mantissa, _, exp = format_number(v).partition("e")
-        shifted = float(f"{mantissa}e{int(exp) + p if exp else p}")
-    result = _js_round(shifted)
-    if abs(result - shifted) == 0.5 and abs(math.fmod(result, 2)) == 1:
+    shifted = _shift(v, p) if p else v
+    result = math.floor(shifted + 0.5)
+    if abs(result - shifted) == 0.5 and result % 2 == 1:
         result -= 1
     if p:
-        mantissa, _, exp = format_number(result).partition("e")
-        result = float(f"{mantissa}e{int(exp) - p if exp else -p}")
-    if result == 0:
-        result = 0
+        out = _shift(result, -p)
+        return 0 if out == 0 else out
     return result
 
 
@@ -636,7 +636,9 @@ def _sort(arr: Any, f: Any = U, state: Any = None) -> Any:
     return merge_sort(arr, lambda a, b: _js_truthy(call_function(f, [a, b], state)))
 
 
-HIGHER_ORDER = frozenset({"map", "filter", "single", "reduce", "sift", "each", "sort", "contains", "split", "match", "replace"})
+HIGHER_ORDER = frozenset(
+    {"map", "filter", "single", "reduce", "sift", "each", "sort", "contains", "split", "match", "replace"}
+)
 
 
 class Builtin:
@@ -650,10 +652,24 @@ class Builtin:
         # the reference passes HOF callbacks as many arguments as the function declares
         arity = 1 if name == "string" else len(self.signature.params)
         self.function = Function(name, self.call, arity, self.signature)
+        self.kinds, self.required = _simple_kinds(self.signature)
 
     def call(self, args: list[Any], context: Any, state: State | None = None, position: int | None = None) -> Any:
+        kinds = self.kinds
+        if kinds is not None and self.required <= len(args) <= len(kinds):
+            # every argument given, each of the plain type its parameter takes: nothing to fix up
+            for arg, kind in zip(args, kinds, strict=False):
+                if type(arg) not in kind:
+                    break
+            else:
+                try:
+                    return self.impl(*args, state=state) if self.higher_order else self.impl(*args)
+                except JsonataError as exc:
+                    if exc.position is None:
+                        exc.position = position
+                    raise
         try:
-            if self.name == "reduce" and (args and args[0] is None or len(args) >= 3 and args[2] is U):
+            if self.name == "reduce" and ((args and args[0] is None) or (len(args) >= 3 and args[2] is U)):
                 return U  # as jsonatapy: null to reduce, or an initial value given but undefined: undefined
             validated = self.signature.validate(args, context)
             if self.higher_order:
@@ -663,6 +679,55 @@ class Builtin:
             if exc.position is None:
                 exc.position = position
             raise
+
+
+_TYPES: dict[str, frozenset[type]] = {
+    "s": frozenset({str}),
+    "n": frozenset({int, float}),
+    "b": frozenset({bool}),
+    "o": frozenset({dict}),
+    "l": frozenset({type(None)}),
+}
+
+
+def _simple_kinds(signature: Signature) -> tuple[tuple[frozenset[type], ...] | None, int]:
+    """The Python types each parameter takes when its argument needs no fixing up (no array
+    wrapping or checking of items, no context), and how many are required; None when a
+    parameter is not that simple."""
+    kinds: list[frozenset[type]] = []
+    required = 0
+    for param in signature.params:
+        regex = param.regex
+        optional = regex.endswith("?") and not param.context  # a context parameter given is given
+        if regex.endswith("+"):
+            return None, 0
+        if param.type in _TYPES:
+            kinds.append(_TYPES[param.type])
+        elif param.type.startswith("(") and all(ch in _TYPES for ch in param.type[1:-1]):
+            kinds.append(frozenset().union(*(_TYPES[ch] for ch in param.type[1:-1])))
+        elif param.type.startswith("(") and set(param.type[1:-1]) <= {"s", "f"}:
+            kinds.append(frozenset({str, Function, *(_function_types())}))
+        elif param.type == "f":
+            kinds.append(frozenset(_function_types()))
+        elif param.type == "a" and param.subtype is None:
+            kinds.append(frozenset({list, Seq, Cons}))
+        elif param.type in ("x", "j"):
+            values = {str, int, float, bool, type(None), dict, list, Seq, Cons}
+            kinds.append(frozenset(values | (_function_types() if param.type == "x" else set())))
+        else:
+            return None, 0
+        if not optional:
+            if len(kinds) != required + 1:
+                return None, 0  # a required parameter after an optional one
+            required += 1
+    return tuple(kinds), required
+
+
+def _function_types() -> set[type]:
+    from interlace.mapping.compiler.regex import Regex
+    from interlace.mapping.compiler.runtime import Lambda, Partial
+
+    return {Function, Lambda, Partial, Regex}
 
 
 _TABLE: list[tuple[str, Impl, str]] = [

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from interlace.mapping.compiler.errors import JsonataError, Unsupported
-from interlace.mapping.compiler.runtime import U, Function, State, collapse
+from interlace.mapping.compiler.runtime import Function, State, U, collapse
 
 _CLASS_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_"}
 _ESCAPES = {"d": "[0-9]", "D": "[^0-9]", "w": "[A-Za-z0-9_]", "W": "[^A-Za-z0-9_]"}
@@ -74,7 +74,8 @@ class Regex(Function):
         multiline = "m" in flags
         try:
             self.pattern = re.compile(
-                translate(source, multiline), (re.IGNORECASE if "i" in flags else 0) | (re.MULTILINE if multiline else 0)
+                translate(source, multiline),
+                (re.IGNORECASE if "i" in flags else 0) | (re.MULTILINE if multiline else 0),
             )
         except re.error:
             raise Unsupported("a regular expression Python cannot read", position) from None
@@ -112,7 +113,9 @@ class Regex(Function):
 def matches(matcher: Any, text: str, state: Any) -> Any:
     """The first match of a matcher function (a regex, or a lambda returning match objects)."""
     if not isinstance(matcher, Function):
-        raise JsonataError("T1010", "The matcher function argument passed to function does not return the correct object structure")
+        raise JsonataError(
+            "T1010", "The matcher function argument passed to function does not return the correct object structure"
+        )
     result = collapse(matcher.call([text], U, state))
     return _checked(result)
 
@@ -128,5 +131,7 @@ def _checked(result: Any) -> Any:
     if result is U:
         return U
     if type(result) is not dict or not ("start" in result or "end" in result or "groups" in result or "next" in result):
-        raise JsonataError("T1010", "The matcher function argument passed to function does not return the correct object structure")
+        raise JsonataError(
+            "T1010", "The matcher function argument passed to function does not return the correct object structure"
+        )
     return result
