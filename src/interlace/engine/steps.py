@@ -159,9 +159,10 @@ class Filter(Step):
     def __init__(self, expression: str) -> None:
         self.expression = condition(expression)
         self._message = _reads_message(self.expression)
+        self._evaluate = self.expression.evaluate
 
     def apply(self, message: Message) -> Outcome:
-        if self.expression.evaluate(message.body, _bindings(message) if self._message else None):
+        if self._evaluate(message.body, _bindings(message) if self._message else None):
             return Continue(message.body)
         return Drop(f"filter {self.expression.source!r} is false")
 

@@ -18,7 +18,7 @@ import jsonatapy
 from interlace.errors import MappingError
 from interlace.mapping.compiler import JsonataError, Program, Unsupported, compile_program
 from interlace.mapping.compiler.parser import Node, parse
-from interlace.mapping.compiler.runtime import U, stack_overflow, wrap_input
+from interlace.mapping.compiler.runtime import U, State, out, out_number, stack_overflow, wrap_input
 from interlace.types import JSON
 
 DEFAULT_TIMEOUT_MS = 2000
@@ -98,39 +98,32 @@ def _compiled_evaluator(program: Program, reference: Evaluator) -> Evaluator:
     conversion when its value is plain JSON already."""
     function = program.function
     calls = program.calls
-    plain = not program.needs_state and program.out == "none"
+    kind = program.out
+    convert = out_number if kind == "number" else out if kind == "any" else None
+    limits = program.limits
+    needs_state, timed = program.needs_state, program.timed
 
-    def shadowed(bindings: dict[str, Any] | None) -> bool:
-        return bool(bindings) and bool(calls) and not calls.isdisjoint(bindings)  # type: ignore[arg-type]
-
-    if plain:
-
-        def evaluate(data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
-            if bindings and shadowed(bindings):
-                return reference(data, bindings)  # a binding named like a built-in: the reference decides
-            try:
-                value = function(data if type(data) is not list else wrap_input(data), None)
-            except JsonataError as exc:
-                raise _failed(exc) from exc
-            except RecursionError:
-                raise MappingError(f"JSONata evaluation failed: {stack_overflow()}") from None
-            except Exception:  # a value the compiled code was not written for: the reference decides
-                return reference(data, bindings)
-            return None if value is U else value
-
-        return evaluate
-
-    def evaluate_general(data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
-        if bindings and shadowed(bindings):
-            return reference(data, bindings)
+    def evaluate(data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
+        if bindings and calls and not calls.isdisjoint(bindings):
+            return reference(data, bindings)  # a binding named like a built-in: the reference decides
+        state = None
+        if needs_state:
+            state = State(data, bindings or {}, limits)
+            if timed:
+                state.start()
         try:
-            return program.evaluate(data, bindings)
+            value = function(data if type(data) is not list else wrap_input(data), state)
+            if convert is not None:
+                return convert(value)
         except JsonataError as exc:
             raise _failed(exc) from exc
-        except Exception:
+        except RecursionError:
+            raise MappingError(f"JSONata evaluation failed: {stack_overflow()}", code="D1011") from None
+        except Exception:  # a value the compiled code was not written for: the reference decides
             return reference(data, bindings)
+        return None if value is U else value
 
-    return evaluate_general
+    return evaluate
 
 
 def _failed(exc: JsonataError) -> MappingError:

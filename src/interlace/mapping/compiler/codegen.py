@@ -210,13 +210,8 @@ class Generator:
         )  # fmt: skip
 
     def _out_kind(self, node: Node) -> str:
-        if node.type in ("string", "value"):
-            return "none"
-        if node.type == "number":
-            return "number"
-        if node.type == "binary" and node.value in ("=", "!=", "<", "<=", ">", ">=", "and", "or", "in", "&"):
-            return "none"
-        return "any"
+        """How the value becomes JSON: "none" (a string, boolean or null already), "number", "any"."""
+        return {"str": "none", "bool": "none", "num": "number"}.get(_kind(node), "any")
 
     # ---------------------------------------------------------------- expressions
 

@@ -78,13 +78,14 @@ def _substring(s: Any, start: Any, length: Any = U) -> Any:
     if s is U:
         return U
     n = len(s)
-    start = _int(start)
+    start = start if type(start) is int else _int(start)
     if n + start < 0:
         start = 0
     if length is not U:
         if length <= 0:
             return ""
-        end = _int(start + length) if start >= 0 else _int(n + start + length)
+        end = start + length if start >= 0 else n + start + length
+        end = end if type(end) is int else _int(end)
         if start < 0:
             start = max(n + start, 0)
         return s[start:end] if end > start else ""
@@ -837,7 +838,7 @@ FAST1: dict[str, Callable[..., Any]] = {
     "uppercase": _fast("uppercase", _is_str),
     "length": _fast("length", _is_str),
     "trim": _fast("trim", _is_str),
-    "string": _fast("string", _is_str),
+    "string": _fast("string", lambda v: type(v) is str or type(v) is int or (type(v) is float and v - v == 0)),
     "round": _fast("round", _is_num),
     "floor": _fast("floor", _is_num),
     "ceil": _fast("ceil", _is_num),
