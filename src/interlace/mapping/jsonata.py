@@ -18,7 +18,7 @@ import jsonatapy
 from interlace.errors import MappingError
 from interlace.mapping.compiler import JsonataError, Program, Unsupported, compile_program
 from interlace.mapping.compiler.parser import Node, parse
-from interlace.mapping.compiler.runtime import U, State, out, out_number, stack_overflow, wrap_input
+from interlace.mapping.compiler.runtime import State, U, out, out_number, stack_overflow, wrap_input
 from interlace.types import JSON
 
 DEFAULT_TIMEOUT_MS = 2000
