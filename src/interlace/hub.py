@@ -24,6 +24,7 @@ from interlace.engine.schedule import run_schedule
 from interlace.engine.steps import build_step
 from interlace.engine.worker import Worker
 from interlace.entities.flows import compile_entity_flows
+from interlace.notify import Notifier
 from interlace.observability.logging import RequestLog
 from interlace.options import parse_duration
 from interlace.web.app import build_webhook_app
@@ -76,6 +77,7 @@ class Hub:
             trace=cfg.hub.trace,
         )
         self.worker.on_settled = self.ingress.progress.set
+        self.notifier = Notifier(self.backend, cfg)
         self._tasks: list[asyncio.Task[Any]] = []
         self._sleep = asyncio.sleep
         self._clock = time.monotonic
@@ -88,6 +90,8 @@ class Hub:
             self.backend.on_new_work = self.worker.wakeup.set
         if workers:
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
+        if sources and self.notifier.enabled:  # one process of `--processes N` tells the owners
+            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
         if sources:
             for name, flow in self.flows.items():
                 trigger = flow.config.trigger

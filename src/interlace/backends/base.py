@@ -205,6 +205,23 @@ class DayCounts:
     exceptions: int = 0
 
 
+@dataclass
+class Notice:
+    """A digest of an owner's parked exceptions, to send by one channel (`email` to an address,
+    `webhook` to a URL). The digest (count, flows, the first exceptions, ...) is composed once,
+    when the notice is made, so a notice sent again says the same."""
+
+    id: int
+    owner: str
+    channel: str
+    target: str
+    digest: dict[str, JSON]
+    attempts: int = 0
+    created_at: float = 0.0
+    sent_at: float | None = None
+    error: str | None = None
+
+
 class Backend(ABC):
     """The store and the queue. Implementations: `sqlite.py` (embedded default)."""
 
@@ -278,6 +295,55 @@ class Backend(ABC):
         no bound), by day then flow: what gain is measured from (gain.py). Read without waiting
         for writers."""
         raise NotImplementedError(f"the {type(self).__name__} store keeps no daily counts")
+
+    async def open_exceptions(self) -> dict[tuple[str, str | None], int]:
+        """Open exceptions per (flow, owner), for /metrics."""
+        found: dict[tuple[str, str | None], int] = {}
+        for e in await self.exceptions():
+            found[e.flow, e.owner] = found.get((e.flow, e.owner), 0) + 1
+        return found
+
+    async def check_writable(self) -> None:
+        """Commit a small write (for /readyz); raises when the store cannot take one."""
+        raise NotImplementedError(f"the {type(self).__name__} store has no write check")
+
+    # -- owners' notices (notify/): an outbox kept with the exceptions --------------------
+    # Parking an exception with an owner adds it to that owner's pending tally in the same
+    # transaction. Not abstract: a backend without them runs a hub that tells nobody.
+
+    async def notice_times(self) -> tuple[float | None, float | None]:
+        """(when the oldest pending tally opened, when the next unsent notice is due), None for
+        none; read without waiting for writers (the notifier asks every second)."""
+        return None, None
+
+    async def compose_notices(
+        self,
+        opened_before: float,
+        channels: Mapping[str, Sequence[tuple[str, str]]],
+        *,
+        samples: int = 20,
+        context: Mapping[str, JSON] | None = None,
+        now: float,
+    ) -> list[Notice]:
+        """In one transaction: every tally opened at or before `opened_before` becomes one notice
+        per channel of its owner (`channels`: owner -> [(channel, target)]; an owner with none is
+        told nothing and its tally is dropped), the digest listing the first `samples` exceptions
+        and holding `context`; the tallies are gone. The new notices, due at `now`."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no notices")
+
+    async def claim_notices(self, now: float, hold: float, limit: int = 100) -> list[Notice]:
+        """Unsent notices due by `now` and held by nobody, now held for `hold` seconds."""
+        return []
+
+    async def notice_sent(self, notice_id: int, now: float) -> None:
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no notices")
+
+    async def notice_failed(self, notice_id: int, error: str, retry_at: float) -> None:
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no notices")
+
+    async def notices(self, *, sent: bool | None = None) -> list[Notice]:
+        """Every notice (only the sent, or only the unsent ones), oldest first."""
+        return []
 
     @abstractmethod
     async def pending(self) -> int:

@@ -32,6 +32,7 @@ from interlace.backends.base import (
     GoldenRecord,
     GoldenWrite,
     NewWork,
+    Notice,
     ParkedException,
     Settle,
     TraceEntry,
@@ -39,6 +40,7 @@ from interlace.backends.base import (
 )
 from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
+from interlace.observability.redaction import stored_text
 from interlace.types import JSON
 
 T = TypeVar("T")
@@ -158,6 +160,35 @@ MIGRATIONS: list[str] = [
         ON CONFLICT (flow, day) DO UPDATE SET received = received + excluded.received,
             delivered = delivered + excluded.delivered, exceptions = exceptions + excluded.exceptions;
     END;
+    """,    # version 4: the owners' notices (notify/): a tally of each owner's exceptions parked since
+    # their last digest, kept by a trigger when an exception is parked, and the outbox of digests
+    """
+    CREATE TABLE notice_pending (
+        owner TEXT PRIMARY KEY,
+        first_id INTEGER NOT NULL,
+        last_id INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        first_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER exception_parked AFTER INSERT ON exceptions WHEN new.owner IS NOT NULL BEGIN
+        INSERT INTO notice_pending (owner, first_id, last_id, count, first_at)
+        VALUES (new.owner, new.id, new.id, 1, new.created_at)
+        ON CONFLICT (owner) DO UPDATE SET last_id = excluded.last_id, count = count + 1;
+    END;
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        due_at REAL NOT NULL,
+        claimed_until REAL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at REAL,
+        error TEXT
+    );
+    CREATE INDEX notices_unsent ON notices (due_at) WHERE sent_at IS NULL;
     """,
 ]
 """The store's schema, one entry per version; `PRAGMA user_version` says which ran. A store is
@@ -1001,6 +1032,130 @@ class SqliteBackend(Backend):
             return {flow: n for flow, n in conn.execute("SELECT flow, n FROM backlog WHERE n > 0")}
 
         return await asyncio.to_thread(self._read, op)
+
+    # -- owners' notices (notify/) ----------------------------------------------------------
+    async def notice_times(self) -> tuple[float | None, float | None]:
+        def op(conn: sqlite3.Connection) -> tuple[float | None, float | None]:
+            pending = conn.execute("SELECT min(first_at) FROM notice_pending").fetchone()[0]
+            unsent = conn.execute(
+                "SELECT min(max(due_at, coalesce(claimed_until, 0))) FROM notices WHERE sent_at IS NULL"
+            ).fetchone()[0]
+            return pending, unsent
+
+        return await asyncio.to_thread(self._read, op)
+
+    async def compose_notices(
+        self,
+        opened_before: float,
+        channels: Mapping[str, Sequence[tuple[str, str]]],
+        *,
+        samples: int = 20,
+        context: Mapping[str, JSON] | None = None,
+        now: float,
+    ) -> list[Notice]:
+        def op(conn: sqlite3.Connection) -> list[Notice]:
+            made: list[Notice] = []
+            rows = conn.execute(
+                "SELECT owner, first_id, last_id, count, first_at FROM notice_pending WHERE first_at <= ?"
+                " ORDER BY first_at",
+                (opened_before,),
+            ).fetchall()
+            for owner, first_id, last_id, count, first_at in rows:
+                conn.execute("DELETE FROM notice_pending WHERE owner = ?", (owner,))
+                if not channels.get(owner):
+                    continue  # nobody to tell: the exceptions themselves stay listed
+                span = (first_id, last_id, owner)
+                flows = dict(conn.execute(
+                    "SELECT flow, count(*) FROM exceptions WHERE id BETWEEN ? AND ? AND owner = ? GROUP BY flow",
+                    span,
+                ).fetchall())  # fmt: skip
+                last_at = conn.execute(
+                    "SELECT max(created_at) FROM exceptions WHERE id BETWEEN ? AND ? AND owner = ?", span
+                ).fetchone()[0]
+                first = [
+                    {"id": r[0], "flow": r[1], "stage": r[2], "reason": r[3], "message_id": r[4], "created_at": r[5]}
+                    for r in conn.execute(
+                        "SELECT id, flow, stage, reason, message_id, created_at FROM exceptions"
+                        " WHERE id BETWEEN ? AND ? AND owner = ? ORDER BY id LIMIT ?",
+                        (*span, samples),
+                    )
+                ]
+                digest: dict[str, JSON] = {
+                    **(context or {}), "owner": owner, "count": count, "first_id": first_id, "last_id": last_id,
+                    "first_at": first_at, "last_at": last_at, "flows": flows, "samples": first,
+                }  # fmt: skip
+                for channel, target in channels[owner]:
+                    cur = conn.execute(
+                        "INSERT INTO notices (owner, channel, target, digest, created_at, due_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (owner, channel, target, _dump(digest), now, now),
+                    )
+                    assert cur.lastrowid is not None
+                    made.append(Notice(cur.lastrowid, owner, channel, target, digest, 0, now))
+            return made
+
+        return await self._run(op, durable=True)
+
+    _NOTICE_COLUMNS = "id, owner, channel, target, digest, attempts, created_at, sent_at, error"
+
+    @staticmethod
+    def _notice(r: Any) -> Notice:
+        return Notice(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7], r[8])
+
+    async def claim_notices(self, now: float, hold: float, limit: int = 100) -> list[Notice]:
+        def op(conn: sqlite3.Connection) -> list[Notice]:
+            rows = conn.execute(
+                "UPDATE notices SET claimed_until = ? WHERE id IN (SELECT id FROM notices WHERE sent_at IS NULL"
+                " AND due_at <= ? AND coalesce(claimed_until, 0) <= ? ORDER BY id LIMIT ?)"
+                f" RETURNING {self._NOTICE_COLUMNS}",
+                (now + hold, now, now, limit),
+            ).fetchall()
+            return sorted((self._notice(r) for r in rows), key=lambda n: n.id)
+
+        return await self._run(op, durable=True)
+
+    async def notice_sent(self, notice_id: int, now: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE notices SET sent_at = ?, attempts = attempts + 1, claimed_until = NULL, error = NULL"
+                " WHERE id = ?",
+                (now, notice_id),
+            )
+
+        await self._run(op, durable=True)
+
+    async def notice_failed(self, notice_id: int, error: str, retry_at: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE notices SET attempts = attempts + 1, due_at = ?, claimed_until = NULL, error = ? WHERE id = ?",
+                (retry_at, stored_text(error), notice_id),
+            )
+
+        await self._run(op)
+
+    async def notices(self, *, sent: bool | None = None) -> list[Notice]:
+        where = "" if sent is None else (" WHERE sent_at IS NOT NULL" if sent else " WHERE sent_at IS NULL")
+
+        def op(conn: sqlite3.Connection) -> list[Notice]:
+            rows = conn.execute(f"SELECT {self._NOTICE_COLUMNS} FROM notices{where} ORDER BY id").fetchall()
+            return [self._notice(r) for r in rows]
+
+        return await asyncio.to_thread(self._read, op)
+
+    async def open_exceptions(self) -> dict[tuple[str, str | None], int]:
+        def op(conn: sqlite3.Connection) -> dict[tuple[str, str | None], int]:
+            rows = conn.execute(
+                "SELECT flow, owner, count(*) FROM exceptions WHERE status = 'open' GROUP BY flow, owner"
+            ).fetchall()
+            return {(flow, owner): n for flow, owner, n in rows}
+
+        return await asyncio.to_thread(self._read, op)
+
+    async def check_writable(self) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            self._store_cursor(conn, ("interlace:write-check", None), time.time())
+
+        await self._run(op)
 
     # == API tokens and the audit log ==================================================
     # Their own tables (_TOKEN_TABLES below), made on first use so the queue's SCHEMA stays as is.

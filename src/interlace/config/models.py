@@ -35,6 +35,59 @@ class Listener(Strict):
     port: int = Field(ge=0, le=65535)
 
 
+class Smtp(Strict):
+    """The mail server that owners' digests go out through."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    from_: str = Field(alias="from", description="The sender address of the digests.")
+    security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="none: plain SMTP; starttls: upgrade the connection; tls: TLS from the start (port 465)."
+    )
+    username: str | None = None
+    password: str | None = Field(None, description='A secret reference, e.g. "${env:SMTP_PASSWORD}".')
+    timeout: str = "30s"
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("timeout")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class Notify(Strict):
+    """How owners are told of parked exceptions: one digest per owner per window, by email (with
+    `smtp`) to owners that have an `email`, and by POST to owners that have a `webhook`."""
+
+    window: str = Field(
+        "5m",
+        description="The first exception parked for an owner opens a window; when it has passed, everything"
+        " parked for that owner meanwhile goes out as one digest.",
+    )
+    smtp: Smtp | None = Field(None, description="The mail server (without it, owners' emails are not used).")
+    samples: int = Field(20, ge=0, le=1000, description="Exceptions a digest lists one by one (the rest are counted).")
+    link: str | None = Field(None, description="An address a digest points to (the console's exceptions page).")
+
+    @field_validator("window")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class Tracing(Strict):
+    """OpenTelemetry spans of every message (ingress, steps, deliveries), exported by OTLP/HTTP."""
+
+    endpoint: str = Field(description="The collector's OTLP/HTTP traces URL, e.g. http://127.0.0.1:4318/v1/traces.")
+    service_name: str | None = Field(None, description="The service name of the spans (default: the hub's name).")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description='Headers of the export requests, e.g. {authorization: "${env:OTLP_AUTH}"}.'
+    )
+    sample: float = Field(1.0, ge=0.0, le=1.0, description="The share of new traces recorded (0.0 to 1.0).")
+
+
 class HubSettings(Strict):
     name: str = "interlace"
     store: str = Field("sqlite:///.interlace/hub.db", description="Backend URL of the message store.")
@@ -69,6 +122,8 @@ class HubSettings(Strict):
     open_metrics: bool = Field(
         False, description="Serve /metrics without a token (a Prometheus scraper on a trusted network)."
     )
+    notify: Notify = Field(default_factory=Notify, description="Digests of parked exceptions to their owners.")
+    tracing: Tracing | None = Field(None, description="Export OpenTelemetry spans (none are made without it).")
 
     @field_validator("lease", "poll")
     @classmethod

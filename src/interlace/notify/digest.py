@@ -1,0 +1,60 @@
+"""What a digest says: its subject and text (email) and its JSON (webhook), from the digest data
+the store composed once (so that a notice sent again says the same)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from interlace.backends.base import Notice
+from interlace.types import JSONObject
+
+
+def key(notice: Notice) -> str:
+    """Names this notice for good: the email's Message-ID, the webhook's Idempotency-Key."""
+    d = notice.digest
+    name = f"interlace.{d.get('hub')}.{notice.owner}.{d.get('first_id')}-{d.get('last_id')}.{notice.channel}"
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name)
+
+
+def _when(at: Any) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(float(at))) if at is not None else "?"
+
+
+def subject(d: JSONObject) -> str:
+    count = int(d.get("count") or 0)
+    noun = "exception" if count == 1 else "exceptions"
+    return f"[interlace {d.get('hub')}] {count:,} {noun} parked for {d.get('owner')}"
+
+
+def text(d: JSONObject) -> str:
+    count = int(d.get("count") or 0)
+    flows = d.get("flows") or {}
+    samples = d.get("samples") or []
+    assert isinstance(flows, dict) and isinstance(samples, list)
+    lines = [
+        f"{count:,} message(s) were parked for {d.get('owner')} on hub {d.get('hub')},",
+        f"from {_when(d.get('first_at'))} to {_when(d.get('last_at'))}.",
+        "",
+        "By flow:",
+        *(f"  {flow}: {n:,}" for flow, n in sorted(flows.items())),
+        "",
+    ]
+    if samples:
+        more = f" (of {count:,})" if count > len(samples) else ""
+        lines.append(f"The first {len(samples)}{more}:")
+        for s in samples:
+            assert isinstance(s, dict)
+            lines.append(f"  #{s.get('id')} {s.get('flow')} at {s.get('stage')}: {s.get('reason')}")
+            lines.append(f"      message {s.get('message_id')}, {_when(s.get('created_at'))}")
+        lines.append("")
+    link = d.get("link")
+    lines.append(f"Retry, edit or discard them: `interlace dlq list CONFIG --owner {d.get('owner')}`"
+                 + (f", or {link}" if link else "") + ".")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def payload(notice: Notice) -> JSONObject:
+    """The webhook's JSON body."""
+    return {"notice": key(notice), "owner": notice.owner, **notice.digest}
