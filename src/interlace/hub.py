@@ -26,11 +26,16 @@ from interlace.engine.worker import Worker
 from interlace.entities.flows import compile_entity_flows
 from interlace.notify import Notifier
 from interlace.observability.logging import RequestLog
+from interlace.observability.tracing import Tracer
 from interlace.options import parse_duration
+from interlace.types import JSONObject
 from interlace.web.app import build_webhook_app
 
 log = logging.getLogger("interlace.hub")
 T = TypeVar("T")
+
+PULSE = 1.0
+"""Seconds between the event loop's pulses: how late one comes is the loop's lag (/healthz)."""
 
 SOURCE_RESTART = (1.0, 30.0)
 """A failed source is restarted after the first wait, doubled each failure in a row up to the
@@ -78,6 +83,9 @@ class Hub:
         )
         self.worker.on_settled = self.ingress.progress.set
         self.notifier = Notifier(self.backend, cfg)
+        self.tracer: Tracer | None = None
+        self.started = False
+        self.loop_lag = 0.0
         self._tasks: list[asyncio.Task[Any]] = []
         self._sleep = asyncio.sleep
         self._clock = time.monotonic
@@ -86,6 +94,14 @@ class Hub:
         """Open the store and start the worker, the sources and the schedules in the background."""
         if open_backend:
             await self.backend.open()
+        tracing = self.settings.tracing
+        if tracing is not None:  # without it no span is ever made: ingress and worker keep tracer None
+            self.tracer = Tracer(
+                tracing.endpoint, tracing.service_name or self.settings.name, headers=tracing.headers,
+                sample=tracing.sample,
+            )  # fmt: skip
+            self.worker.tracer = self.ingress.tracer = self.tracer
+        self._tasks.append(asyncio.create_task(self._pulse(), name="loop-pulse"))
         if hasattr(self.backend, "on_new_work"):
             self.backend.on_new_work = self.worker.wakeup.set
         if workers:
@@ -106,6 +122,35 @@ class Hub:
                         self._tasks.append(
                             asyncio.create_task(self._run_source(name, source), name=f"source:{name}")
                         )
+        self.started = True
+
+    async def _pulse(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(PULSE)
+            self.loop_lag = max(0.0, time.monotonic() - before - PULSE)
+
+    def liveness(self) -> JSONObject:
+        """/healthz: the event loop answers (this runs on it; `loop_lag_ms` says how late its last
+        pulse came), and the loops that must not end have not: the worker's dispatch and lease
+        heartbeat, the store's writer, the schedules, the notifier. A source that ended is not a
+        failure (a failing one is restarted, see _run_source)."""
+        tasks = {t.get_name(): "ended" if t.done() else "running" for t in self._tasks}
+        essential = [n for n in tasks if n in ("worker", "notifier", "loop-pulse") or n.startswith("schedule:")]
+        down = [n for n in essential if tasks[n] != "running"]
+        if "worker" in tasks and not self.worker.heartbeat_alive():
+            down.append("lease-heartbeat")
+        if self.started and not self.backend.alive():
+            down.append("store")
+        if not self.started:
+            down.append("hub (not started)")
+        return {
+            "status": "down" if down else "ok",
+            "hub": self.settings.name,
+            "down": down,
+            "loop_lag_ms": round(self.loop_lag * 1000, 1),
+            "tasks": tasks,
+        }
 
     async def _run_source(self, flow: str, source: Any) -> None:
         failures = 0
@@ -127,6 +172,7 @@ class Hub:
     async def stop(self, *, close_backend: bool = True) -> None:
         """Stop taking work, let running items settle, stop sources; the store stays open for a
         successor when `close_backend` is False (a config reload)."""
+        self.started = False
         await self.worker.stop()
         for task in self._tasks:
             task.cancel()
@@ -143,6 +189,10 @@ class Hub:
                 await connector.close()
             except Exception:
                 log.exception("closing system %s failed", connector.system)
+        if self.tracer is not None:  # export what is left, then stop the exporter's thread
+            tracer, self.tracer = self.tracer, None
+            self.worker.tracer = self.ingress.tracer = None
+            await asyncio.to_thread(tracer.shutdown)
         if close_backend:
             await self.backend.close()
 

@@ -235,6 +235,10 @@ class Backend(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    def alive(self) -> bool:
+        """The store's own loops (a writer thread, a connection pool) are running (/healthz)."""
+        return True
+
     @abstractmethod
     async def enqueue(
         self,

@@ -331,6 +331,9 @@ class SqliteBackend(Backend):
         self._thread = threading.Thread(target=self._committer, name=f"sqlite-commit:{self.path.name}", daemon=True)
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def _create_schema(self) -> None:
         conn = self._connect()
         try:

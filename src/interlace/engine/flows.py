@@ -42,14 +42,19 @@ class CompiledFlow:
         return self.config.on_error.owner
 
     @cached_property
+    def meters(self) -> metrics.FlowMeters:
+        """This flow's metric children (bound once: labels() costs per call)."""
+        return metrics.FlowMeters(self.name, self.owner)
+
+    @cached_property
     def received(self) -> Any:
-        """This flow's received-messages counter (looked up once: labels() costs per call)."""
-        return metrics.RECEIVED.labels(self.name)
+        """This flow's received-messages counter."""
+        return self.meters.received
 
     @cached_property
     def steps_seconds(self) -> Any:
         """This flow's histogram of the time its steps take per work item."""
-        return metrics.STAGE_SECONDS.labels(self.name, "steps")
+        return self.meters.stage("steps")
 
     @cached_property
     def leading_validates(self) -> list[Validate]:

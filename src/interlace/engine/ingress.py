@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from interlace.backends.base import Backend, NewWork, TraceEntry
 from interlace.connectors.base import Incoming
 from interlace.engine.flows import CompiledFlow
 from interlace.errors import Backpressure, ValidationFailed
 from interlace.message import Message
-from interlace.observability import metrics
+from interlace.observability.tracing import TRACEPARENT, Tracer
 from interlace.types import JSON
 
 _FULL_FOR = 0.05
@@ -49,6 +49,8 @@ class HubIngress:
         self.progress = asyncio.Event()
         """Set by the worker each time it settles a batch."""
         self._routes: dict[tuple[str, str | None], list[str]] = {}
+        self.tracer: Tracer | None = None
+        """Spans of what arrives (observability/tracing.py); None: none are made."""
 
     def _refuse_known_full(self, names: Sequence[str]) -> None:
         now = self.clock()
@@ -147,25 +149,36 @@ class HubIngress:
         validate: bool = False,
     ) -> list[str]:
         compiled = self.flows[flow]
+        started = time.time_ns() if self.tracer is not None else 0
         work: list[NewWork] = []
         traces: list[TraceEntry] = []
         for item in items:
             w, t = self._work(compiled, item, compiled.config.trigger.system, validate)
             work.append(w)
             traces.extend(t)
+        if self.tracer is None:
+            ids = await self._enqueue_waiting(flow, work, traces, cursor)
+        else:
+            ids = await self._traced(
+                self.tracer, "consumer", started, work, lambda: self._enqueue_waiting(flow, work, traces, cursor)
+            )
+        compiled.received.inc(len(items))
+        return ids
+
+    async def _enqueue_waiting(
+        self, flow: str, work: list[NewWork], traces: list[TraceEntry], cursor: tuple[str, JSON] | None
+    ) -> list[str]:
         wait = 0.05
         while True:  # a pull source waits here while its flow is full: it pauses, nothing is lost
             try:
-                ids = await self._enqueue([flow], work, traces, cursor)
-                break
+                return await self._enqueue([flow], work, traces, cursor)
             except Backpressure:
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 1.0)
-        metrics.RECEIVED.labels(flow).inc(len(items))
-        return ids
 
     async def receive(self, system: str, event: str | None, item: Incoming) -> dict[str, str]:
         names = self.flows_for(system, event)
+        started = time.time_ns() if self.tracer is not None else 0
         work: list[NewWork] = []
         traces: list[TraceEntry] = []
         for name in names:
@@ -174,10 +187,49 @@ class HubIngress:
             traces.extend(t)
         if not work:
             return {}
-        ids = await self._enqueue(names, work, traces)
+        if self.tracer is None:
+            ids = await self._enqueue(names, work, traces)
+        else:
+            ids = await self._traced(self.tracer, "server", started, work, lambda: self._enqueue(names, work, traces))
         for name in names:
             self.flows[name].received.inc()
         return dict(zip(names, ids, strict=True))
+
+    async def _traced(
+        self,
+        tracer: Tracer,
+        kind: str,
+        started: int,
+        work: list[NewWork],
+        enqueue: Callable[[], Awaitable[list[str]]],
+    ) -> list[str]:
+        """Run `enqueue` inside a `receive <flow>` span per message, begun when the request came
+        in (`started`, ns), under the sender's `traceparent` when it sent one; each message
+        carries its span's context from here on, in its `traceparent` header. The validate steps
+        run on the way in get spans of their own."""
+        checked = time.time_ns()
+        spans = []
+        for w in work:
+            msg = w.message
+            attributes = {"interlace.flow": msg.flow, "interlace.message_id": msg.id,
+                          "interlace.system": msg.source or ""}  # fmt: skip
+            parent = msg.headers.get(TRACEPARENT)
+            span = tracer.start(f"receive {msg.flow}", parent, kind=kind, attributes=attributes, start_ns=started)
+            parent = msg.headers[TRACEPARENT] = tracer.traceparent(span)
+            if w.position:
+                flow = self.flows[msg.flow]
+                tracer.spans([(flow.stage(p), started, checked, None) for p in range(w.position)], parent, attributes)
+            spans.append(span)
+        try:
+            ids = await enqueue()
+        except BaseException as exc:
+            for span in spans:
+                tracer.failed(span, f"{type(exc).__name__}: {exc}")
+                span.end()
+            raise
+        for span in spans:
+            span.end()
+        return ids
 
     async def load_cursor(self, name: str) -> JSON:
         return await self.backend.load_cursor(name)

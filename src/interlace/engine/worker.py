@@ -26,7 +26,7 @@ from interlace.engine.retry import backoff
 from interlace.engine.steps import AsyncStep, Continue, Drop, Effects, Route, Split
 from interlace.errors import DeliveryError, StepError
 from interlace.message import Message
-from interlace.observability import metrics
+from interlace.observability.tracing import OUTGOING, TRACEPARENT, Tracer
 from interlace.types import JSON
 
 log = logging.getLogger("interlace.worker")
@@ -76,14 +76,20 @@ class Worker:
         self._finished = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._beat: asyncio.Task[None] | None = None
+        self.tracer: Tracer | None = None
+        """Spans of steps and deliveries (observability/tracing.py); None: none are made."""
 
     # -- the dispatch loop ---------------------------------------------------------------
     async def run(self) -> None:
-        heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
+        self._beat = heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
         try:
             await self._dispatch()
         finally:
             heartbeat.cancel()
+
+    def heartbeat_alive(self) -> bool:
+        return self._beat is not None and not self._beat.done()
 
     async def _heartbeat(self) -> None:
         """Every third of a lease, extend the leases of the items still running, so that only a
@@ -184,12 +190,16 @@ class Worker:
     async def _run_flow(self, flow: CompiledFlow, batch: list[WorkItem]) -> list[Settle]:
         outcomes: list[Settle] = []
         due: list[_Due] = []
+        tracer = self.tracer
         for item in batch:
             if flow.is_delivery(item.position):
                 outcome = Settle(item)
                 due.append(_Due(outcome, item.message, item.position, item.attempts, leased=True))
             else:
-                outcome, through = await self._run_steps(flow, item)
+                if tracer is None:
+                    outcome, through = await self._run_steps(flow, item)
+                else:
+                    outcome, through = await self._traced_steps(tracer, flow, item)
                 if through:  # every step passed: deliver on the way instead of queueing
                     due.extend(_Due(outcome, w.message, w.position, 0) for w in outcome.outputs)
                     outcome.outputs = []
@@ -250,13 +260,15 @@ class Worker:
             if retry_after is not None:
                 wait = max(wait, float(retry_after))
             traces.append(self._trace(flow, msg, position, "retry", attempt, msg.body, error=error))
+            flow.meters.failure(stage, "retry").inc()
             log.info("retry %s %s at %s in %.1fs: %s", flow.name, msg.id, stage, wait, error)
             return time.time() + wait
         reason = f"{stage}: {error}"
         if retryable:
             reason += f" (after {attempt} attempts)"
         traces.append(self._trace(flow, msg, position, "failed", attempt, msg.body, error=error))
-        metrics.EXCEPTIONS.labels(flow.name, flow.owner or "").inc()
+        flow.meters.failure(stage, "parked").inc()
+        flow.meters.exceptions.inc()
         log.info("parked %s %s for %s: %s", flow.name, msg.id, flow.owner or "(no owner)", reason)
         return ParkedException(msg, position, stage, flow.owner, reason)
 
@@ -290,7 +302,9 @@ class Worker:
         traces: list[TraceEntry] = []
         position = item.position
         attempt = item.attempts + 1
-        keep = self.trace_bodies  # with `hub.trace: false` only failures and retries are traced
+        # with `hub.trace: false` only failures and retries are traced (spans are made from the
+        # entries: with `hub.tracing` they are kept until the spans are, see _run_batch)
+        keep = self.trace_bodies or self.tracer is not None
         started = time.perf_counter()
         while position < len(flow.steps):
             step = flow.steps[position]
@@ -332,6 +346,47 @@ class Worker:
         outputs = [NewWork(msg, len(flow.steps) + j) for j in range(len(flow.deliveries))]
         return Settle(item, traces, outputs=outputs), True
 
+    async def _traced_steps(self, tracer: Tracer, flow: CompiledFlow, item: WorkItem) -> tuple[Settle, bool]:
+        """`_run_steps`, and a span per step it ran, made from its trace entries afterwards (each
+        step ends when its entry was written), under the message's `traceparent`."""
+        parent = item.message.headers.get(TRACEPARENT)
+        start = time.time_ns()
+        outcome, through = await self._run_steps(flow, item)
+        spans = []
+        for t in outcome.traces:
+            end = max(start, int(t.at * 1e9))
+            spans.append((t.stage, start, end, t.error if t.status in ("failed", "retry") else None))
+            start = end
+        attributes: dict[str, str | int] = {"interlace.flow": flow.name, "interlace.message_id": item.message.id,
+                                            "interlace.attempt": item.attempts + 1}  # fmt: skip
+        tracer.spans(spans, parent, attributes)
+        return outcome, through
+
+    @staticmethod
+    def _traced_call(
+        tracer: Tracer, flow: CompiledFlow, system: str, call: Callable[[list[_Due]], Awaitable[list[JSON | Exception]]]
+    ) -> Callable[[list[_Due]], Awaitable[list[JSON | Exception]]]:
+        """`call` inside a `deliver <system>` span per message; a one-message call (every sink but
+        the batched ones) also hands its span's `traceparent` to the sink (an HTTP sink sends it)."""
+
+        async def traced(chunk: list[_Due]) -> list[JSON | Exception]:
+            spans = []
+            for d in chunk:
+                attributes: dict[str, str | int] = {"interlace.flow": flow.name, "interlace.message_id": d.message.id,
+                              "interlace.system": system, "interlace.attempt": d.attempts + 1}  # fmt: skip
+                spans.append(tracer.start(f"deliver {system}", d.message.headers.get(TRACEPARENT), kind="client",
+                                          attributes=attributes))  # fmt: skip
+            if len(spans) == 1:  # this runs as a task of its own: the context variable is this call's
+                OUTGOING.set(tracer.traceparent(spans[0]))
+            results = await call(chunk)
+            for span, result in zip(spans, results, strict=True):
+                if isinstance(result, BaseException):
+                    tracer.failed(span, f"{type(result).__name__}: {result}")
+                span.end()
+            return results
+
+        return traced
+
     async def _deliver(self, flow: CompiledFlow, due: list[_Due]) -> None:
         """Make every due delivery, each delivery's items together, and write each result into
         the outcome of the item it belongs to."""
@@ -363,16 +418,26 @@ class Worker:
         # a batched sink takes the items together; any other gets one call per item, as many at
         # once as the system's concurrency allows
         chunks = [due[i : i + _BATCH] for i in range(0, len(due), _BATCH)] if sink.batched else [[d] for d in due]
-        answers = await asyncio.gather(*(call(chunk) for chunk in chunks))
+        run = call if self.tracer is None else self._traced_call(self.tracer, flow, delivery.system, call)
+        answers = await asyncio.gather(*(run(chunk) for chunk in chunks))
         took = time.perf_counter() - started
-        metrics.STAGE_SECONDS.labels(flow.name, delivery.stage).observe(took)
+        meters = flow.meters
+        meters.stage(delivery.stage).observe(took)
         failed = 0
+        now = time.time()
+        latencies: list[float] = []
         for chunk, results in zip(chunks, answers, strict=True):
             for d, result in zip(chunk, results, strict=True):
-                failed += isinstance(result, BaseException)
+                if isinstance(result, BaseException):
+                    failed += 1
+                else:
+                    latencies.append(now - d.message.created_at)
                 self._record(flow, d, result)
-        if len(due) > failed:
-            metrics.DELIVERIES.labels(flow.name, delivery.system, "ok").inc(len(due) - failed)
+        # counted once per batch, on children bound once (observability/metrics.py)
+        meters.latency.observe_many(latencies)
+        meters.deliveries(delivery.system, "ok").inc(len(latencies))
+        if failed:
+            meters.deliveries(delivery.system, "failed").inc(failed)
         # one line per batch: a line per message would cost more than the delivery at a few
         # thousand a second; each retry and parking has its own line (at info) in _verdict
         log.log(
@@ -389,7 +454,6 @@ class Worker:
                 outcome.traces.append(self._trace(flow, msg, position, "ok", d.attempts + 1, msg.body, result))
             outcome.delivered += 1
             return
-        metrics.DELIVERIES.labels(flow.name, flow.delivery(position).system, "failed").inc()
         if d.leased:  # the item itself waits at this delivery: it is retried or parked
             vars(outcome).update(vars(self._failure(flow, outcome.item, result, msg, position, outcome.traces)))
             return

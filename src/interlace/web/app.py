@@ -1,8 +1,9 @@
 """The hub's HTTP server: connector routes (webhooks), health, metrics and the admin API.
 
-Every route but /health and the webhooks needs a token (web/auth.py): reading needs the viewer
-role, acting on exceptions the operator role, managing tokens and reading the audit log the admin
-role. /metrics needs a viewer token unless `hub.open_metrics` is set. With `hub.webhooks` set,
+Every route but /health, /healthz, /readyz (web/status.py) and the webhooks needs a token
+(web/auth.py): reading needs the viewer role, acting on exceptions the operator role, managing
+tokens and reading the audit log the admin role. /metrics needs a viewer token unless
+`hub.open_metrics` is set. With `hub.webhooks` set,
 the webhooks are served on their own listener (`build_webhook_app`) and not on this one.
 """
 
@@ -13,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,9 +24,10 @@ from interlace.config.loader import LoadedConfig
 from interlace.config.models import HubSettings
 from interlace.config.secrets import redact
 from interlace.connectors.base import Connector, Ingress
-from interlace.types import JSON
+from interlace.types import JSON, JSONObject
 from interlace.web import actions, auth
 from interlace.web.auth import Endpoint
+from interlace.web.status import healthz_endpoint, metrics_endpoint, readyz_endpoint
 
 
 class Served(Protocol):
@@ -48,6 +49,11 @@ class Served(Protocol):
     @property
     def ingress(self) -> Ingress: ...
 
+    @property
+    def started(self) -> bool: ...
+
+    def liveness(self) -> JSONObject: ...
+
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -67,6 +73,11 @@ def _health(hub: Served) -> Route:
     return Route("/health", health)
 
 
+def _probes(hub: Served) -> list[BaseRoute]:
+    """/health, and the orchestrator's probes: /healthz (alive), /readyz (ready); no token."""
+    return [_health(hub), Route("/healthz", healthz_endpoint(hub)), Route("/readyz", readyz_endpoint(hub))]
+
+
 def _webhooks(hub: Served) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for connector in hub.connectors.values():
@@ -77,11 +88,7 @@ def _webhooks(hub: Served) -> list[BaseRoute]:
 def build_webhook_app(hub: Served) -> FastPaths:
     """The partners' listener (`hub.webhooks`): the webhooks and /health, nothing else."""
     webhooks = _webhooks(hub)
-    return FastPaths(Starlette(routes=[_health(hub), *webhooks]), webhooks)
-
-
-async def _metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return FastPaths(Starlette(routes=[*_probes(hub), *webhooks]), webhooks)
 
 
 def _exception_summary(e: ExceptionRecord) -> JSON:
@@ -219,16 +226,16 @@ def api_routes(hub: Served) -> list[tuple[str, Endpoint, list[str], Role | None]
         ("/api/audit", audit_log, ["GET"], "admin"),
     ]
     if not hub.settings.open_metrics:
-        routes.append(("/metrics", _metrics, ["GET"], None))
+        routes.append(("/metrics", metrics_endpoint(hub), ["GET"], None))
     return routes
 
 
 def build_app(hub: Served) -> FastPaths:
     """The main listener: /health, the admin API behind tokens, and the webhooks unless they have
     their own listener."""
-    routes: list[BaseRoute] = [_health(hub)]
+    routes: list[BaseRoute] = _probes(hub)
     if hub.settings.open_metrics:
-        routes.append(Route("/metrics", _metrics))
+        routes.append(Route("/metrics", metrics_endpoint(hub)))
     for path, endpoint, methods, role in api_routes(hub):
         # One route per method, so that each method carries its own role.
         for method in methods:

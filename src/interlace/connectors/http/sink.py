@@ -23,6 +23,7 @@ from interlace.connectors.http.settings import HttpDelivery, HttpSettings
 from interlace.errors import DeliveryError
 from interlace.message import Message
 from interlace.observability.redaction import remember
+from interlace.observability.tracing import outgoing_headers
 from interlace.types import JSON
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -81,6 +82,7 @@ class HttpSink(Sink):
         client = self.connector.client()
         path = render_path(self.options.path, message.body)
         headers = {**self.options.headers, "Idempotency-Key": delivery_id, "X-Interlace-Message": message.id}
+        outgoing_headers(headers)  # the delivery span's `traceparent`, when the hub traces
         body = message.body if self.options.method != "DELETE" else None
         target: httpx.URL | str = path
         for _hop in range(MAX_REDIRECTS + 1):

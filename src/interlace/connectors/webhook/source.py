@@ -101,7 +101,11 @@ class WebhookConnector(Connector):
         item = Incoming(
             body=body,
             event=event,
-            headers={k.decode("latin-1"): v.decode("latin-1") for k, v in raw_headers if k.startswith(b"x-")},
+            headers={
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in raw_headers
+                if k.startswith(b"x-") or k == b"traceparent"  # a sender's trace goes on (tracing.py)
+            },
             idempotency_key=key,
             fingerprint=hashlib.blake2b(raw, digest_size=16).hexdigest() if key is not None else None,
         )
