@@ -77,11 +77,12 @@ def concrete(path: str) -> str:
 
 
 def api_routes(hub: Hub) -> list[tuple[str, str]]:
-    """Every (method, path) the app serves, but the webhooks and /health."""
+    """Every (method, path) the app serves, but the webhooks and the probes (/health, /healthz,
+    /readyz: no token, for a load balancer or an orchestrator)."""
     found = []
     for route in hub.app().routes:
         assert isinstance(route, Route), f"{route!r}: the walk knows only Route; teach it this kind"
-        if route.path == "/health" or route.path in WEBHOOK_PATHS:
+        if route.path in ("/health", "/healthz", "/readyz") or route.path in WEBHOOK_PATHS:
             continue
         for method in sorted(route.methods or ()):
             if method != "HEAD":

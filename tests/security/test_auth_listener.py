@@ -76,7 +76,7 @@ def test_webhooks_on_their_own_port_and_the_api_only_on_the_main_one(running: tu
 async def test_the_webhook_app_holds_only_webhooks_and_health(tmp_path: Path) -> None:
     hub = Hub(load_config(write(tmp_path, free_port())))
     paths = {r.path for r in build_webhook_app(hub).routes if isinstance(r, Route)}
-    assert paths == {"/health", "/hooks/shop", "/hooks/shop/{event}"}
+    assert paths == {"/health", "/healthz", "/readyz", "/hooks/shop", "/hooks/shop/{event}"}
     main = {r.path for r in hub.app().routes if isinstance(r, Route)}
     assert not {p for p in main if p.startswith("/hooks")}
 

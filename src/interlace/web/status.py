@@ -62,11 +62,13 @@ class _Gauges:
         self.open = set(opened)
 
 
-def metrics_endpoint(hub: Observed) -> Any:
-    gauges = _Gauges()
+_gauges = _Gauges()
+"""One for the process, like the gauges it sets: a reloaded hub's app zeroes its predecessor's series."""
 
+
+def metrics_endpoint(hub: Observed) -> Any:
     async def serve_metrics(request: Request) -> Response:
-        await gauges.refresh(hub)
+        await _gauges.refresh(hub)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return serve_metrics
