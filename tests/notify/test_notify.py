@@ -170,7 +170,7 @@ async def test_a_burst_of_1000_parked_messages_sends_one_digest_per_channel(
     assert mail["From"] == "hub@told.test" and mail["Message-ID"].startswith("<interlace.told.ops.")
     text = mail.get_content()
     assert "1,000 message(s) were parked for ops" in text and "orders: 1,000" in text
-    assert "The first 20 (of 1,000):" in text and text.count("at validate:order") == 20
+    assert "The first 20 (of 1,000):" in text and text.count(" orders: validate:order:") == 20
     assert "https://hub.told.test/exceptions" in text
 
     [(headers, body)] = hook.received

@@ -46,7 +46,9 @@ def text(d: JSONObject) -> str:
         lines.append(f"The first {len(samples)}{more}:")
         for s in samples:
             assert isinstance(s, dict)
-            lines.append(f"  #{s.get('id')} {s.get('flow')} at {s.get('stage')}: {s.get('reason')}")
+            reason, stage = str(s.get("reason")), str(s.get("stage"))
+            where = "" if reason.startswith(f"{stage}:") else f" at {stage}"  # a reason names its stage
+            lines.append(f"  #{s.get('id')} {s.get('flow')}{where}: {reason}")
             lines.append(f"      message {s.get('message_id')}, {_when(s.get('created_at'))}")
         lines.append("")
     link = d.get("link")
