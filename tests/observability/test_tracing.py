@@ -34,6 +34,7 @@ from support import serving
 CONFIG = """
 hub:
   name: traced
+  trace: {trace}
   {tracing}
 systems:
   shop: {{connector: webhook}}
@@ -116,14 +117,14 @@ def crm() -> Iterator[tuple[Crm, int]]:
         yield c, port
 
 
-def _config(tmp_path: Path, crm_port: int, otlp_port: int | None) -> Path:
+def _config(tmp_path: Path, crm_port: int, otlp_port: int | None, trace: bool = True) -> Path:
     tracing = (
         f'tracing: {{endpoint: "http://127.0.0.1:{otlp_port}/v1/traces", service_name: traced-hub}}'
         if otlp_port is not None
         else ""
     )
     path = tmp_path / "hub.yaml"
-    path.write_text(CONFIG.format(tracing=tracing, crm=crm_port))
+    path.write_text(CONFIG.format(tracing=tracing, crm=crm_port, trace="true" if trace else "false"))
     return path
 
 
@@ -136,12 +137,14 @@ async def _send_one(hub: Hub, headers: dict[str, str]) -> str:
     return str(r.json()["id"])
 
 
+@pytest.mark.parametrize("trace", [True, False], ids=["hub.trace", "no hub.trace"])
 async def test_one_trace_across_ingress_steps_and_delivery_reaches_the_http_system(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collector: tuple[Collector, int], crm: tuple[Crm, int]
-) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collector: tuple[Collector, int], crm: tuple[Crm, int],
+    trace: bool,
+) -> None:  # fmt: skip
     monkeypatch.chdir(tmp_path)
     (received, otlp_port), (system, crm_port) = collector, crm
-    hub = Hub(load_config(_config(tmp_path, crm_port, otlp_port)))
+    hub = Hub(load_config(_config(tmp_path, crm_port, otlp_port, trace)))
     await hub.start(sources=False)
     try:
         assert hub.tracer is not None and hub.worker.tracer is hub.tracer and hub.ingress.tracer is hub.tracer

@@ -160,7 +160,8 @@ MIGRATIONS: list[str] = [
         ON CONFLICT (flow, day) DO UPDATE SET received = received + excluded.received,
             delivered = delivered + excluded.delivered, exceptions = exceptions + excluded.exceptions;
     END;
-    """,    # version 4: the owners' notices (notify/): a tally of each owner's exceptions parked since
+    """,
+    # version 4: the owners' notices (notify/): a tally of each owner's exceptions parked since
     # their last digest, kept by a trigger when an exception is parked, and the outbox of digests
     """
     CREATE TABLE notice_pending (

@@ -11,8 +11,6 @@ from collections.abc import Awaitable, Callable
 from interlace.backends.base import Backend, Notice
 from interlace.config.models import HubConfig
 from interlace.notify import digest
-from interlace.notify.email import send_email
-from interlace.notify.webhook import send_webhook
 from interlace.observability import metrics
 from interlace.options import parse_duration
 from interlace.types import JSONObject
@@ -104,6 +102,8 @@ class Notifier:
         return 1
 
     async def _email(self, notice: Notice) -> None:
+        from interlace.notify.email import send_email  # here: a hub that never mails never loads smtplib
+
         smtp = self.settings.smtp
         if smtp is None:
             raise RuntimeError("hub.notify.smtp is not set")
@@ -112,6 +112,8 @@ class Notifier:
         )
 
     async def _webhook(self, notice: Notice) -> None:
+        from interlace.notify.webhook import send_webhook  # here: httpx only when a webhook is told
+
         await send_webhook(notice.target, digest.payload(notice), digest.key(notice))
 
     async def run(self) -> None:
