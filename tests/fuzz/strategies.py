@@ -158,3 +158,37 @@ yaml_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(CONFIG_WORDS), inner, max_size=4),
     max_leaves=15,
 )
+
+
+def _edi_samples(folder: str) -> list[bytes]:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "formats" / folder / "samples"
+    return [p.read_bytes() for p in sorted(root.iterdir()) if p.is_file()]
+
+
+EDI_BYTES = [b"~", b"*", b">", b"^", b"'", b"+", b":", b"?", b"\n", b"\x00", b"\xff", b"\xef\xbb\xbf", b"ISA", b"UNA"]
+
+
+@st.composite
+def edi_documents(draw: st.DrawFn, folder: str) -> bytes:
+    """One of our own EDI samples (`tests/formats/<folder>/samples`), spoiled one to three times:
+    a range cut out or doubled, a delimiter or odd byte put in, a byte changed, the end cut off."""
+    data = draw(st.sampled_from(_edi_samples(folder)))
+    for _ in range(draw(st.integers(1, 3))):
+        spoil = draw(st.sampled_from(["drop", "double", "insert", "change", "cut", "digits"]))
+        at = draw(st.integers(0, len(data)))
+        size = draw(st.integers(0, 40))
+        if spoil == "drop":
+            data = data[:at] + data[at + size :]
+        elif spoil == "double":
+            data = data[: at + size] + data[at:]
+        elif spoil == "insert":
+            data = _insert(draw, data, EDI_BYTES)
+        elif spoil == "change" and at < len(data):
+            data = data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1 :]
+        elif spoil == "cut":
+            data = data[:at]
+        elif spoil == "digits":
+            data = data[:at] + draw(st.sampled_from([b"0", b"999999999", b"-1", b"1.5", b"00000000000"])) + data[at:]
+    return data

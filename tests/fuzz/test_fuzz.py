@@ -30,6 +30,7 @@ NEAR = {
     "fixedwidth-ebcdic": st.binary(max_size=64),
     "copybook": st.binary(max_size=96),
     "copybook-ascii-rdw": st.binary(max_size=96),
+    "x12": s.edi_documents("x12"),
 }
 assert set(NEAR) == set(FORMATS)
 

@@ -14,6 +14,7 @@ from interlace.formats.copybook.config import CopybookFormat
 from interlace.formats.csv import CsvFormat
 from interlace.formats.fixedwidth import FixedWidthFormat
 from interlace.formats.jsonl import JsonFormat, JsonLinesFormat
+from interlace.formats.x12.config import X12Format
 from interlace.formats.xml import XmlFormat
 
 
@@ -31,7 +32,7 @@ def _short_forms(value: Any) -> Any:
 
 
 FormatConfig = Annotated[
-    CsvFormat | JsonFormat | JsonLinesFormat | XmlFormat | FixedWidthFormat | CopybookFormat,
+    CsvFormat | JsonFormat | JsonLinesFormat | XmlFormat | FixedWidthFormat | CopybookFormat | X12Format,
     Field(discriminator="type"),
     BeforeValidator(_short_forms),
 ]

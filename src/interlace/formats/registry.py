@@ -11,6 +11,8 @@ from interlace.formats.copybook.config import CopybookFormat
 from interlace.formats.csv import CsvCodec, CsvFormat
 from interlace.formats.fixedwidth import FixedWidthCodec, FixedWidthFormat
 from interlace.formats.jsonl import JsonCodec, JsonFormat, JsonLinesCodec, JsonLinesFormat
+from interlace.formats.x12.codec import X12Codec
+from interlace.formats.x12.config import X12Format
 from interlace.formats.xml import XmlCodec, XmlFormat
 
 
@@ -28,4 +30,6 @@ def codec_for(config: FormatConfig, base_dir: Path | None = None) -> Codec:
         return FixedWidthCodec(config)
     if isinstance(config, CopybookFormat):
         return CopybookCodec(config, base_dir)
+    if isinstance(config, X12Format):
+        return X12Codec(config)
     raise TypeError(f"no codec for {type(config).__name__}")

@@ -40,6 +40,7 @@ EXTENSIONS = {
     "xml": ".xml",
     "fixedwidth": ".txt",
     "copybook": ".dat",
+    "x12": ".x12",
 }
 
 
