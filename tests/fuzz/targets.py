@@ -46,6 +46,11 @@ FORMATS: dict[str, Any] = {
     "copybook": {"copybook_text": COPYBOOK, "encoding": "cp037"},
     "copybook-ascii-rdw": {"copybook_text": COPYBOOK, "encoding": "ascii", "record_format": "rdw"},
     "x12": {"type": "x12", "partners": {"globex": {"id": "GLOBEX"}, "acme": {"id": "ACMEDIST"}}, "hold": 512},
+    "edifact": {
+        "type": "edifact",
+        "partners": {"globex": {"id": "4012345000009", "acknowledge": "always"}},
+        "hold": 512,
+    },
 }
 _CODECS: dict[str, Codec] = {}
 

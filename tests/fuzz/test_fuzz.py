@@ -31,6 +31,7 @@ NEAR = {
     "copybook": st.binary(max_size=96),
     "copybook-ascii-rdw": st.binary(max_size=96),
     "x12": s.edi_documents("x12"),
+    "edifact": s.edi_documents("edifact"),
 }
 assert set(NEAR) == set(FORMATS)
 

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field, TypeAdapter
 
 from interlace.formats.copybook.config import CopybookFormat
 from interlace.formats.csv import CsvFormat
+from interlace.formats.edifact.config import EdifactFormat
 from interlace.formats.fixedwidth import FixedWidthFormat
 from interlace.formats.jsonl import JsonFormat, JsonLinesFormat
 from interlace.formats.x12.config import X12Format
@@ -32,7 +33,14 @@ def _short_forms(value: Any) -> Any:
 
 
 FormatConfig = Annotated[
-    CsvFormat | JsonFormat | JsonLinesFormat | XmlFormat | FixedWidthFormat | CopybookFormat | X12Format,
+    CsvFormat
+    | JsonFormat
+    | JsonLinesFormat
+    | XmlFormat
+    | FixedWidthFormat
+    | CopybookFormat
+    | X12Format
+    | EdifactFormat,
     Field(discriminator="type"),
     BeforeValidator(_short_forms),
 ]

@@ -9,6 +9,8 @@ from interlace.formats.config import FormatConfig
 from interlace.formats.copybook.codec import CopybookCodec
 from interlace.formats.copybook.config import CopybookFormat
 from interlace.formats.csv import CsvCodec, CsvFormat
+from interlace.formats.edifact.codec import EdifactCodec
+from interlace.formats.edifact.config import EdifactFormat
 from interlace.formats.fixedwidth import FixedWidthCodec, FixedWidthFormat
 from interlace.formats.jsonl import JsonCodec, JsonFormat, JsonLinesCodec, JsonLinesFormat
 from interlace.formats.x12.codec import X12Codec
@@ -32,4 +34,6 @@ def codec_for(config: FormatConfig, base_dir: Path | None = None) -> Codec:
         return CopybookCodec(config, base_dir)
     if isinstance(config, X12Format):
         return X12Codec(config)
+    if isinstance(config, EdifactFormat):
+        return EdifactCodec(config)
     raise TypeError(f"no codec for {type(config).__name__}")

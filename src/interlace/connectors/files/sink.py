@@ -41,6 +41,7 @@ EXTENSIONS = {
     "fixedwidth": ".txt",
     "copybook": ".dat",
     "x12": ".x12",
+    "edifact": ".edi",
 }
 
 
