@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import Field
 
 from interlace.connectors.base import Options
+from interlace.formats.config import FormatConfig
 
 
 class Signature(Options):
@@ -28,6 +29,11 @@ class WebhookSettings(Options):
     event_header: str = Field("X-Event", description="Header naming the event, when the path does not.")
     max_body: int = Field(1_048_576, description="Largest accepted body, in bytes.")
     signature: Signature | None = None
+    format: FormatConfig | None = Field(
+        None,
+        description="Read bodies in this format instead of JSON (x12, edifact, csv, xml, ...): each record of a "
+        "body becomes its own message; the event is the request's, else the record's set or message type.",
+    )
 
 
 class WebhookTrigger(Options):

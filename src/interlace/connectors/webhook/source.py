@@ -3,11 +3,14 @@
 The endpoint is a plain ASGI app rather than a Starlette request handler: the webhook is the
 hub's hottest path, and it needs no Request or Response objects on the way. The body is read in
 chunks to its size limit, then checked (body.py, signature.py) before anything is stored.
+With a `format` (x12, edifact, ...) the body is read by that codec instead of as JSON, and each
+record becomes its own message.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -20,6 +23,8 @@ from interlace.connectors.webhook.body import BodyRefused, check_content_type, p
 from interlace.connectors.webhook.settings import WebhookSettings, WebhookTrigger
 from interlace.connectors.webhook.signature import SignatureCheck
 from interlace.errors import Backpressure, IdempotencyConflict, ValidationFailed
+from interlace.formats.base import Codec, jsonable
+from interlace.formats.registry import codec_for
 
 Scope = dict[str, Any]
 _JSON = [(b"content-type", b"application/json")]
@@ -77,6 +82,57 @@ class WebhookConnector(Connector):
     def _event_header(self) -> str:
         return self.settings.event_header.lower()
 
+    @cached_property
+    def codec(self) -> Codec | None:
+        """The codec of `format`, when bodies are not JSON."""
+        return None if self.settings.format is None else codec_for(self.settings.format)
+
+    async def _records(self, scope: Scope, headers: dict[str, str], raw: bytes, send: Any, ingress: Ingress) -> None:
+        """A body in the system's format: each good record a message of the flows its event picks
+        (keyed by the body's digest, or the Idempotency-Key, and its number: a retried body is not
+        stored twice); the bad ones listed in the answer. 400 when no record could be read."""
+        assert self.codec is not None
+        event = scope.get("path_params", {}).get("event") or headers.get(self._event_header)
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        given = headers.get("idempotency-key")
+        base = given or digest
+        ids: dict[str, dict[str, str]] = {}
+        refused: list[dict[str, Any]] = []
+        unrouted: list[int] = []
+        for record in self.codec.read(io.BytesIO(raw), name="body"):
+            if record.error is not None:
+                refused.append({"record": record.number, "field": record.error.field, "error": record.error.reason})
+                continue
+            body = jsonable(record.value)
+            kind = body.get("set") or body.get("message") if isinstance(body, dict) else None
+            item = Incoming(
+                body=body,
+                event=event or (str(kind) if kind else None),
+                headers={k: v for k, v in headers.items() if k.startswith("x-")},
+                idempotency_key=f"{base}:{record.number}",
+                fingerprint=digest if given is not None else None,
+            )
+            try:
+                stored = await ingress.receive(self.system, item.event, item)
+            except Backpressure as exc:
+                retry = str(max(1, round(exc.retry_after))).encode()
+                answer = {"error": str(exc), "ids": ids, "refused": refused}
+                return await _answer(send, 429, answer, [*_JSON, (b"retry-after", retry)])
+            except ValidationFailed as exc:
+                refused.append({"record": record.number, "error": str(exc), "details": exc.errors})
+                continue
+            except IdempotencyConflict as exc:
+                return await _answer(send, 409, {"error": str(exc), "message_id": exc.message_id})
+            if stored:
+                ids[str(record.number)] = stored
+            else:
+                unrouted.append(record.number)
+        if not ids and refused:
+            return await _answer(send, 400, {"error": "no record of the body could be read", "refused": refused})
+        if not ids:
+            return await _answer(send, 404, {"error": "no flow takes the body's records", "records": unrouted})
+        return await _answer(send, 202, {"ids": ids, "refused": refused, "unrouted": unrouted})
+
     async def _receive(self, scope: Scope, receive: Any, send: Any, ingress: Ingress) -> None:
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         # one pass over the raw headers (ASGI names them in lower case); the first of a repeated
@@ -92,6 +148,8 @@ class WebhookConnector(Connector):
             problem = None if signatures is None else signatures.problem(Headers(scope=scope), raw)
             if problem is not None:
                 return await _answer(send, 401, {"error": problem})
+            if self.codec is not None:
+                return await self._records(scope, headers, raw, send, ingress)
             check_content_type(headers.get("content-type"))
             body = parse_json(raw)
         except BodyRefused as exc:
