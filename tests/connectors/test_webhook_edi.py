@@ -24,9 +24,9 @@ systems:
     format: {type: edifact, partners: {globex: {id: "4012345000009"}}}
 flows:
   orders: {trigger: {system: partner, event: "850"}}
-  acks: {trigger: {system: partner, event: "997"}}
+  acks: {trigger: {system: partner, event: acknowledgement}}
   eu-orders: {trigger: {system: eu-partner, event: ORDERS}}
-  eu-contrl: {trigger: {system: eu-partner, event: CONTRL}}
+  eu-contrl: {trigger: {system: eu-partner, event: acknowledgement}}
 """
 
 

@@ -42,6 +42,17 @@ async def _answer(send: Any, status: int, body: dict[str, Any], headers: list[tu
     await send({"type": "http.response.body", "body": payload})
 
 
+def _event_of(body: Any) -> str | None:
+    """The event of a record without one from the request: `acknowledgement` for the replies an
+    EDI codec makes, else the set or message type (850, 997, ORDERS)."""
+    if not isinstance(body, dict):
+        return None
+    if body.get("kind") == "acknowledgement":
+        return "acknowledgement"
+    kind = body.get("set") or body.get("message")
+    return str(kind) if kind else None
+
+
 class _Endpoint:
     """A webhook path as a raw ASGI app (Starlette wraps a plain function as a request handler)."""
 
@@ -104,10 +115,10 @@ class WebhookConnector(Connector):
                 refused.append({"record": record.number, "field": record.error.field, "error": record.error.reason})
                 continue
             body = jsonable(record.value)
-            kind = body.get("set") or body.get("message") if isinstance(body, dict) else None
+            kind = _event_of(body)
             item = Incoming(
                 body=body,
-                event=event or (str(kind) if kind else None),
+                event=event or kind,
                 headers={k: v for k, v in headers.items() if k.startswith("x-")},
                 idempotency_key=f"{base}:{record.number}",
                 fingerprint=digest if given is not None else None,
