@@ -90,6 +90,17 @@ class TreeBuilder:
         self.spec = spec
         self.decimal = decimal
         self._indexes: dict[int, _Index] = {}
+        self._rules: dict[int, list[tuple[int, int | None, bool, bool, El]]] = {}
+        self._compile(spec.children)
+
+    def _compile(self, children: tuple[Seg | Loop, ...]) -> None:
+        """Index every level and flatten every segment's rules once, so reading does little work."""
+        self._index(children)
+        for node in children:
+            if isinstance(node, Seg):
+                self._rules[id(node)] = [(r.pos - 1, r.comp, r.req, r.plain, r) for r in node.elements]
+            else:
+                self._compile(node.children)
 
     def _index(self, children: tuple[Seg | Loop, ...]) -> _Index:
         found = self._indexes.get(id(children))
@@ -136,13 +147,23 @@ class TreeBuilder:
         loop: Loop | None = None,
     ) -> tuple[int, int]:
         index = self._index(children)
+        at = index.at
         n = len(segments)
         hl: list[tuple[Loop, dict[str, Any], int]] = []
         while i < n:
             where, tag, elements = segments[i]
-            k = index.find(tag, pos)
-            if k is None:
+            found = at.get(tag)
+            if found is None:
                 break
+            if len(found) == 1:
+                k = found[0]
+                if k < pos:
+                    break
+            else:
+                kk = index.find(tag, pos)
+                if kk is None:
+                    break
+                k = kk
             node = children[k]
             if k > pos:  # what is mandatory between the last match and this one was skipped
                 self._missing(children[pos:k], seen, where, problems, loop, pos)
@@ -258,22 +279,19 @@ class TreeBuilder:
             reason = f"{tag} has {len(elements)} elements, at most {spec.size} are defined"
             problems.append(Problem("too_many_elements", reason, tag, where, spec.size + 1, loop=loop_id))
         count = len(elements)
-        for rule in spec.elements:
-            if rule.comp is None:
-                value = elements[rule.pos - 1] if rule.pos <= count else ""
-            else:
-                value = _pick(elements, rule)
-            if isinstance(value, list):
+        for index, comp, req, plain, rule in self._rules.get(id(spec)) or ():
+            value = (elements[index] if index < count else "") if comp is None else _pick(elements, rule)
+            if value.__class__ is list:
                 continue  # a repeat or a composite where a simple element is defined: not checked further
-            if value == "":
-                if rule.req:
+            if not value:
+                if req:
                     what = f"component {rule.comp} of {tag}{rule.pos:02d}" if rule.comp else f"{tag}{rule.pos:02d}"
                     problem = Problem(
                         "missing_element", f"mandatory {what} is missing", tag, where, rule.pos, rule.comp
                     )
                     problems.append(_in(problem, loop_id))
                 continue
-            if rule.plain:
+            if plain:
                 continue
             found = _problem(rule, value)
             if found is not None:
