@@ -89,7 +89,7 @@ def write_edifact(path: Path, size: int) -> None:
 
 # -- contenders, each run in a child process --------------------------------------------------
 
-CHILD = r'''
+CHILD = r"""
 import json, logging, sys, time, warnings
 warnings.simplefilter("ignore")
 logging.disable(logging.CRITICAL)
@@ -141,7 +141,7 @@ elif name in ("bots-x12", "bots-edifact"):
 seconds = time.perf_counter() - start
 peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
 print(json.dumps({"seconds": seconds, "peak_mb": peak, "segments": segments}))
-'''
+"""
 
 
 def child(name: str, path: Path, timeout: float) -> dict[str, float] | str:
@@ -197,7 +197,7 @@ def _pydifact(data: bytes) -> tuple[list[tuple[str, list[object]]] | None, str]:
     try:
         interchange = Interchange.from_str(data.decode("utf-8"))
         return [(s.tag, [e for e in s.elements]) for s in interchange.segments], ""
-    except Exception as exc:  # noqa: BLE001 - any failure is a finding
+    except Exception as exc:
         return None, f"{type(exc).__name__}: {str(exc)[:80]}"
 
 
@@ -208,7 +208,7 @@ def _pyx12(data: bytes) -> tuple[list[str] | None, str]:
 
     try:
         return [str(s) for s in RawX12File(io.StringIO(data.decode("latin-1")))], ""
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return None, f"{type(exc).__name__}: {str(exc)[:80]}"
 
 
@@ -222,17 +222,14 @@ def _bots(data: bytes, kind: str) -> tuple[bool, str]:
 
     try:
         result = edi_parser.parse_edi(data if kind == "x12" else data.decode("utf-8"), kind, kind)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return False, f"{type(exc).__name__}: {str(exc)[:80]}"
     errors = result.get("errors") or []
     return bool(result["success"]), (str(errors[0]).strip().splitlines()[0][:80] if errors else "")
 
 
 def _broken(data: bytes, kind: str) -> bytes:
-    if kind == "x12":
-        at = data.index(b"SE*") + 3
-    else:
-        at = data.index(b"UNT+") + 4
+    at = data.index(b"SE*") + 3 if kind == "x12" else data.index(b"UNT+") + 4
     digit = data[at : at + 1]
     return data[:at] + (b"9" if digit != b"9" else b"8") + data[at + 1 :]
 
@@ -244,10 +241,17 @@ def correctness() -> list[list[str]]:
             data = path.read_bytes()
             ours, _ = _ours(data, kind)
             _, broken_rejected = _ours(_broken(data, kind), kind)
-            row = [f"{kind}/{path.name}", f"{len(ours)} segments, broken one {'rejected' if broken_rejected else 'MISSED'}"]
+            row = [
+                f"{kind}/{path.name}",
+                f"{len(ours)} segments, broken one {'rejected' if broken_rejected else 'MISSED'}",
+            ]
             if kind == "x12":
                 found, why = _pyx12(data)
-                row.append(f"{len(found)} segments" + (" (same)" if len(found) == len(ours) else " (differ)") if found is not None else f"fails: {why}")
+                row.append(
+                    f"{len(found)} segments" + (" (same)" if len(found) == len(ours) else " (differ)")
+                    if found is not None
+                    else f"fails: {why}"
+                )
                 row.append("n/a (EDIFACT only)")
             else:
                 row.append("n/a (X12 only)")
@@ -256,9 +260,12 @@ def correctness() -> list[list[str]]:
                     row.append(f"fails: {why}")
                 else:
                     envelope = ("UNA", "UNB", "UNZ")  # pydifact keeps UNB/UNZ as the interchange's header
-                    same = [(t, e) for t, e in segs if t not in envelope] == [(t, e) for t, e in ours if t not in envelope]
+                    same = [(t, e) for t, e in segs if t not in envelope] == [
+                        (t, e) for t, e in ours if t not in envelope
+                    ]
                     broken_segs, _ = _pydifact(_broken(data, kind))
-                    row.append(f"{len(segs)} segments ({'same' if same else 'differ'}), broken one {'read as good' if broken_segs is not None else 'rejected'}")
+                    verdict = "read as good" if broken_segs is not None else "rejected"
+                    row.append(f"{len(segs)} segments ({'same' if same else 'differ'}), broken one {verdict}")
             ok, why = _bots(data, kind)
             if ok:
                 bad_ok, _ = _bots(_broken(data, kind), kind)
@@ -310,7 +317,7 @@ def main() -> None:
         "Each contender reads the whole file in its own process; medians of interleaved rounds. The floor splits the",
         "bytes on the terminator and the element separator and does nothing else.",
         "",
-        "| reader | what it does | segments/s | × floor | peak RSS |",
+        "| reader | what it does | segments/s | time / floor | peak RSS |",
         "|---|---|---:|---:|---:|",
     ]
     what = {
