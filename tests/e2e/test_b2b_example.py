@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,13 @@ def test_the_b2b_example_runs_end_to_end() -> None:
     items = sent["856"]["HL_loop"][0]["HL_loop"][0]["HL_loop"]
     assert [(i["LIN"]["LIN03"], i["SN1"]["SN102"]) for i in items] == [("WIDGET-A", "10"), ("GADGET-B", "3")]
     assert sent["810"]["TDS"] == {"TDS01": "24500"} and sent["810"]["BIG"]["BIG02"] == "INV-9001"
+
+
+def test_the_b2b_flows_pass_their_own_tests() -> None:
+    env = {**os.environ, "SFTP_PORT": "22", "PARTNER_SFTP_PASSWORD": "unused"}
+    interlace = Path(sys.executable).with_name("interlace")
+    done = subprocess.run(
+        [str(interlace), "test", str(EXAMPLE / "hub.yaml")], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "6 test(s), 0 failed" in done.stdout
