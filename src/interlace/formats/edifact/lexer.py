@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from interlace.errors import ParseError
+from interlace.formats.edi.stream import BLANK as _BLANK
+from interlace.formats.edi.stream import to_next
 
 CHUNK = 1 << 20
 MAX_SEGMENT = 1 << 20
-BOM = b"\xef\xbb\xbf"
-_BLANK = b" \t\r\n\x00"
 
 
 class Service:
@@ -91,18 +91,7 @@ class Lexer:
         base = 0
         eof = False
         while True:
-            while True:  # between interchanges: UNA or UNB next
-                stripped = buf.lstrip(_BLANK)
-                if stripped.startswith(BOM):
-                    stripped = stripped[3:].lstrip(_BLANK)
-                base += len(buf) - len(stripped)
-                buf = stripped
-                if len(buf) >= 16 or eof:
-                    break
-                data = read(self.chunk)
-                if not data:
-                    eof = True
-                buf += data
+            buf, base, eof = to_next(buf, base, eof, read, self.chunk, 16)
             if not buf:
                 return
             if buf.startswith(b"UNA"):

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from interlace.errors import ParseError
+from interlace.formats.edi.stream import BLANK as _BLANK
+from interlace.formats.edi.stream import BOM, to_next
 
 CHUNK = 1 << 20
 MAX_SEGMENT = 1 << 20
-BOM = b"\xef\xbb\xbf"
-_BLANK = b" \t\r\n\x00"
 
 Token = tuple[int, str, list[Any], int, bool]
 """(byte offset, tag, elements after the tag, bytes taken including the terminator, decoded cleanly).
@@ -67,18 +67,7 @@ class Lexer:
         eof = False
         while True:
             # -- between interchanges: find the next ISA and learn its delimiters ---------------
-            while True:
-                stripped = buf.lstrip(_BLANK)
-                if stripped.startswith(BOM):
-                    stripped = stripped[3:].lstrip(_BLANK)
-                base += len(buf) - len(stripped)
-                buf = stripped
-                if len(buf) >= 512 or eof:
-                    break
-                data = read(self.chunk)
-                if not data:
-                    eof = True
-                buf += data
+            buf, base, eof = to_next(buf, base, eof, read, self.chunk, 512)
             if not buf:
                 return
             if not buf.startswith(b"ISA") or len(buf) < 4:
