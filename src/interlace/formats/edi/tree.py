@@ -73,6 +73,8 @@ class _Index:
         for i, node in enumerate(children):
             self.at.setdefault(node.trigger, []).append(i)
         self.required = [i for i, node in enumerate(children) if node.req]
+        self.checks = bool(self.required and self.required != [0])
+        """Whether a loop of these children has mandatory parts beyond its first segment."""
 
     def find(self, tag: str, start: int) -> int | None:
         found = self.at.get(tag)
@@ -146,7 +148,7 @@ class TreeBuilder:
         problems: list[Problem],
         loop: Loop | None = None,
     ) -> tuple[int, int]:
-        index = self._index(children)
+        index = self._indexes.get(id(children)) or self._index(children)
         at = index.at
         n = len(segments)
         hl: list[tuple[Loop, dict[str, Any], int]] = []
@@ -180,7 +182,7 @@ class TreeBuilder:
             instance: dict[str, Any] = {tag: segment_value(tag, elements)}
             inner: set[int] = {0}
             i, _ = self._level(node.children, segments, i + 1, 1, instance, inner, problems, node)
-            if len(self._index(node.children).required) > 1 or 0 not in self._index(node.children).required:
+            if self._indexes[id(node.children)].checks:
                 next_at = segments[i][0] if i < n else where + 1
                 self._missing(node.children, inner, next_at, problems, node)
             if node.hl:

@@ -28,7 +28,8 @@ from interlace.formats.edifact.messages import MESSAGES
 from interlace.formats.edifact.syntax import LEVEL_CHECKS, split_segment
 from interlace.types import JSONObject
 
-MAX_MESSAGE = 64 << 20
+MAX_MESSAGE = 16 << 20
+"""The largest message read (bytes): one message is held whole until its UNT."""
 
 
 @dataclass

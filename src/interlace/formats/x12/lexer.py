@@ -93,6 +93,8 @@ class Lexer:
             # -- inside an interchange: split on the terminator --------------------------------
             term_byte = bytes([term])
             sep_s, comp_s = chr(sep), chr(comp)
+            encoding = self.encoding
+            rep_s = self.delimiters.repetition if self.delimiters is not None else None
             strip = bytes(b for b in b"\r\n" if b not in (sep, comp, term))
             resync = False
             while not resync:
@@ -110,7 +112,21 @@ class Lexer:
                             base += taken
                             resync = True
                             break
-                        token = self._token(segment, offset + lead, size - lead, sep_s, comp_s, chr(term))
+                        if segment[:3] == b"ISA":  # the next interchange, with the same delimiters
+                            token = self._token(segment, offset + lead, size - lead, sep_s, comp_s, chr(term))
+                            rep_s = self.delimiters.repetition if self.delimiters is not None else None
+                        else:  # the common case, inline
+                            try:
+                                text = segment.decode(encoding)
+                                clean = True
+                            except UnicodeDecodeError:
+                                text, clean = segment.decode(encoding, errors="replace"), False
+                            elements: list[Any] = text.split(sep_s)
+                            tag = elements[0]
+                            del elements[0]
+                            if comp_s in text or (rep_s is not None and rep_s in text):
+                                elements = _composites(elements, comp_s, rep_s)
+                            token = (offset + lead, tag, elements, size - lead, clean)
                         yield token
                         if token[1] == "IEA":
                             following = parts[index + 1].strip(_BLANK) if index + 1 < len(parts) else b""
@@ -160,13 +176,15 @@ class Lexer:
             self.delimiters = Delimiters(sep, comp, term, repetition)
             return offset, tag, elements, size, clean
         d = self.delimiters
-        if d is not None:
-            rep = d.repetition
-            if rep is not None and rep in text:
-                elements = [
-                    [p.split(comp) for p in v.split(rep)] if rep in v else v.split(comp) if comp in v else v
-                    for v in elements
-                ]
-            elif comp in text:
-                elements = [v.split(comp) if comp in v else v for v in elements]
+        if d is not None and (comp in text or (d.repetition is not None and d.repetition in text)):
+            elements = _composites(elements, comp, d.repetition)
         return offset, tag, elements, size, clean
+
+
+def _composites(elements: list[Any], comp: str, rep: str | None) -> list[Any]:
+    """Elements holding component (or repetition) separators as lists (of lists)."""
+    if rep is not None:
+        return [
+            [p.split(comp) for p in v.split(rep)] if rep in v else v.split(comp) if comp in v else v for v in elements
+        ]
+    return [v.split(comp) if comp in v else v for v in elements]

@@ -26,7 +26,7 @@ from interlace.formats.x12.lexer import Delimiters, Lexer
 from interlace.formats.x12.sets import SETS
 from interlace.types import JSONObject
 
-MAX_SET = 64 << 20
+MAX_SET = 16 << 20
 """The largest transaction set read (bytes): one set is held whole until its SE."""
 
 ISA_FIELDS = (
