@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from interlace.errors import ParseError
 from interlace.formats.base import Record
@@ -113,6 +113,10 @@ class X12Reader:
                     break
                 except ParseError as exc:
                     if chg is not None:
+                        if open_set is not None and group is not None:
+                            record, result = self._set(chg, group, open_set, None, None)
+                            group.add(result)
+                            spool.add(record, group.index, open_set.size)
                         chg.problems.append(("023", f"cannot be read to its end: {exc.reason}"))
                         yield from self._close(chg, spool, None)
                     self.number += 1
@@ -122,6 +126,10 @@ class X12Reader:
                 offset, tag, elements, size, clean = token
                 if tag == "ISA":
                     if chg is not None:
+                        if open_set is not None and group is not None:
+                            record, result = self._set(chg, group, open_set, None, offset)
+                            group.add(result)
+                            spool.add(record, group.index, open_set.size)
                         chg.problems.append(("023", "no IEA before the next ISA"))
                         yield from self._close(chg, spool, None)
                     delims = lexer.delimiters
@@ -197,7 +205,7 @@ class X12Reader:
 
     # -- envelopes ---------------------------------------------------------------------------
 
-    def _interchange(self, elements: list[str], offset: int, delims: Delimiters) -> Interchange:
+    def _interchange(self, elements: list[Any], offset: int, delims: Delimiters) -> Interchange:
         values = {name: _at(elements, i) for i, name in enumerate(ISA_FIELDS)}
         header: JSONObject = {
             "control": values["control"],
@@ -239,7 +247,7 @@ class X12Reader:
                 return name, profile
         return None, None
 
-    def _group(self, chg: Interchange, elements: list[str], offset: int) -> Group:
+    def _group(self, chg: Interchange, elements: list[Any], offset: int) -> Group:
         header: JSONObject = {
             "code": _at(elements, 0),
             "sender": _at(elements, 1),
@@ -256,7 +264,7 @@ class X12Reader:
         chg.groups.append(group)
         return group
 
-    def _group_end(self, group: Group, elements: list[str]) -> None:
+    def _group_end(self, group: Group, elements: list[Any]) -> None:
         group.closed = True
         declared = _at(elements, 0)
         group.declared = int(declared) if declared.isdigit() else None
@@ -265,7 +273,7 @@ class X12Reader:
         if _at(elements, 1) != group.control:
             group.codes.append("4")
 
-    def _interchange_end(self, chg: Interchange, elements: list[str]) -> None:
+    def _interchange_end(self, chg: Interchange, elements: list[Any]) -> None:
         declared = _at(elements, 0)
         if not declared.isdigit() or int(declared) != len(chg.groups):
             chg.problems.append(
@@ -416,5 +424,9 @@ def _acknowledged(document: JSONObject) -> JSONObject:
     return {"code": ak1.get("AK101"), "group": ak1.get("AK102"), "status": ak9.get("AK901")}
 
 
-def _at(elements: list[str], index: int) -> str:
-    return elements[index] if index < len(elements) else ""
+def _at(elements: list[Any], index: int) -> str:
+    """An envelope element as text (a composite where none belongs is read as its components joined)."""
+    value = elements[index] if index < len(elements) else ""
+    if isinstance(value, str):
+        return value
+    return ">".join(v if isinstance(v, str) else ">".join(v) for v in value)
