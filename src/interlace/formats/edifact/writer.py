@@ -25,6 +25,11 @@ from interlace.formats.edifact.syntax import LEVEL_CHECKS, escape
 from interlace.types import JSONObject
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A part of a record that should be an object, or an empty one (what it lacks takes defaults)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -144,7 +149,7 @@ class EdifactWriter(RecordWriter):
         stamp = time.gmtime(self.clock())
         if given is not None:
             header = dict(given)
-            d = dict(header.get("delimiters") or {})
+            d = dict(_obj(header.get("delimiters")))
             service = Service(
                 d.get("component", ":"),
                 d.get("element", "+"),
@@ -235,7 +240,7 @@ class EdifactWriter(RecordWriter):
                 "agency": profile.agency,
                 "version": {"version": profile.version, "release": profile.release},
             }
-        version = header.get("version") or {}
+        version = _obj(header.get("version"))
         ver = [version.get("version", ""), version.get("release", "")]
         if version.get("association"):
             ver.append(version["association"])
@@ -280,7 +285,7 @@ class EdifactWriter(RecordWriter):
         name, profile = self._profile(record)
         given = record.get("interchange") if isinstance(record.get("interchange"), dict) else None
         if given is not None:
-            decimal = str((given.get("delimiters") or {}).get("decimal", "."))
+            decimal = "," if _obj(given.get("delimiters")).get("decimal") == "," else "."
         else:
             assert profile is not None
             decimal = profile.delimiters.decimal

@@ -25,6 +25,11 @@ from interlace.formats.x12.sets import FUNCTIONAL_GROUP, SETS
 from interlace.types import JSONObject
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A part of a record that should be an object, or an empty one (what it lacks takes defaults)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -125,7 +130,7 @@ class X12Writer(RecordWriter):
         self._close_interchange()
         stamp = time.gmtime(self.clock())
         if given is not None:
-            d = given.get("delimiters") or {}
+            d = _obj(given.get("delimiters"))
             element, component, segment = d.get("element", "*"), d.get("component", ">"), d.get("segment", "~")
             spare = next(c for c in "^|!\\" if c not in (element, component, segment))
             delims = X12Delimiters(
@@ -159,9 +164,9 @@ class X12Writer(RecordWriter):
                 header["_standards"] = "U"
         env = _Envelope(name, header, delims, key)
         self.current = env
-        sender, receiver = header.get("sender") or {}, header.get("receiver") or {}
-        auth = header.get("authorization") or {}
-        sec = header.get("security") or {}
+        sender, receiver = _obj(header.get("sender")), _obj(header.get("receiver"))
+        auth = _obj(header.get("authorization"))
+        sec = _obj(header.get("security"))
         standards = header.get("_standards") or delims.repetition
         isa = [
             str(auth.get("qualifier", "00")).ljust(2)[:2],
