@@ -109,3 +109,15 @@ def test_garbage_and_a_cut_una_are_one_fatal_error() -> None:
     for data in (b"hello", b"UNA:+"):
         (record,) = read(data)
         assert record.fatal and record.error is not None
+
+
+def test_a_reference_used_twice_is_26() -> None:
+    ucm = the_contrl(
+        broken(
+            "UNZ+1+1001'", "UNH+1+ORDERS:D:96A:UN'\nBGM+220+X+9'\nDTM+137:20240102:102'\nUNS+S'\nUNT+5+1'\nUNZ+2+1001'"
+        )
+    )
+    assert ucm["SG1"][1]["UCM"]["UCM03"] == "4" and ucm["SG1"][1]["UCM"]["UCM04"] == "26"
+    records = read((GOOD + GOOD).encode())
+    (second,) = [a for a in acks(records)][1:]
+    assert second["document"]["UCI"]["UCI04"] == "4" and second["document"]["UCI"]["UCI05"] == "26"

@@ -168,3 +168,21 @@ def test_no_acknowledgement_for_a_partner_that_does_not_want_them() -> None:
 
     partners = {**PARTNERS, "globex": {"id": "GLOBEX", "acknowledge": False}}
     assert acks(read(GOOD.encode(), partners=partners)) == []
+
+
+def test_a_set_control_number_used_twice_in_a_group_is_ak502_23() -> None:
+    data = broken("ST*850*0002~", "ST*850*0001~", GOOD.replace("SE*5*0002~", "SE*5*0001~"))
+    records = read(data)
+    assert records[1].error is not None and "ST02 0001 is used twice in this group" in str(records[1].error)
+    assert the_997(data)["AK2_loop"][1]["AK5"] == {"AK501": "R", "AK502": "23"}
+
+
+def test_an_interchange_control_number_used_twice_in_a_file_is_ta1_025() -> None:
+    records = read((GOOD + GOOD).encode())
+    assert [r.error is None for r in records if r.value is None or r.value["kind"] == "document"] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert acks(records)[-1]["document"]["TA1"]["TA105"] == "025"

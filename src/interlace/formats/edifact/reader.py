@@ -48,6 +48,7 @@ class Interchange:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     rejected_groups: set[int] = field(default_factory=set)
+    references: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -97,6 +98,8 @@ class EdifactReader:
         self.name = name
         self.number = 0
         self._builders: dict[tuple[str, str], TreeBuilder] = {}
+        self.interchanges: set[str] = set()
+        """The UNB references read from this file: one used twice is rejected (26)."""
 
     def _builder(self, kind: str, decimal: str) -> TreeBuilder | None:
         spec = MESSAGES.get(kind)
@@ -288,6 +291,10 @@ class EdifactReader:
         encoding = ENCODINGS.get(level, "latin-1")
         result = InterchangeResult(reference, _at(elements, 1), _at(elements, 2))
         chg = Interchange(header, reference, offset, partner, profile, service, encoding, level, result)
+        if reference in self.interchanges:
+            chg.problems.append(f"UNB reference {reference} is used twice in this file")
+            result.code, result.segment = "26", "UNB"
+        self.interchanges.add(reference)
         if level not in ENCODINGS or version not in ("1", "2", "3", "4"):
             chg.problems.append(f"syntax {level}:{version} is not supported (UNOA..UNOY, versions 1-4)")
             result.code, result.segment = "2", "UNB"
@@ -344,6 +351,13 @@ class EdifactReader:
                     result.code, result.segment = "29", "UNT"
                 reason = f"UNT says {declared or 'nothing'} segments, there are {count}"
                 result.problems.append(Problem("segment_count", reason, "UNT", count, 1))
+        if message.reference in chg.references:
+            result.accepted = False
+            if result.code is None:
+                result.code, result.segment = "26", "UNH"
+            reason = f"UNH reference {message.reference} is used twice in this interchange"
+            result.problems.append(Problem("duplicate", reason, "UNH", 1, 1, value=message.reference))
+        chg.references.add(message.reference)
         kind = message.identifier[0] if message.identifier else ""
         builder = self._builder(kind, chg.service.decimal)
         document: JSONObject = {}

@@ -69,6 +69,8 @@ class Group:
     codes: list[str] = field(default_factory=list)
     """AK905..: why the group was rejected."""
     closed: bool = False
+    controls: set[str] = field(default_factory=set)
+    """The ST02s seen in the group (one used twice is rejected: AK502 23)."""
 
     def add(self, result: SetResult) -> None:
         self.received += 1

@@ -83,6 +83,8 @@ class X12Reader:
         self.name = name
         self.number = 0
         self.builders = {key: TreeBuilder(spec) for key, spec in SETS.items()}
+        self.interchanges: set[str] = set()
+        """The ISA13s read from this file: one used twice is rejected (TA1 025)."""
 
     def _error(
         self, reason: str, offset: int | None, field: str | None = None, *, number: int | None = None
@@ -226,6 +228,9 @@ class X12Reader:
         chg = Interchange(header, values["control"], offset, partner, profile)
         if len(elements) != 16:
             chg.problems.append(("024", f"the ISA has {len(elements)} elements, not 16"))
+        if values["control"] in self.interchanges:
+            chg.problems.append(("025", f"ISA13 {values['control']} is used twice in this file"))
+        self.interchanges.add(values["control"])
         if not (len(values["control"]) == 9 and values["control"].isdigit()):
             chg.problems.append(("018", f"ISA13 {values['control']!r} is not a 9-digit control number"))
         us = self.config.us
@@ -317,6 +322,11 @@ class X12Reader:
                 )
         if not (4 <= len(open_set.control) <= 9):
             result.codes.append("7")
+        if open_set.control in group.controls:
+            result.codes.append("23")
+            reason = f"ST02 {open_set.control} is used twice in this group"
+            result.problems.append(Problem("duplicate", reason, "ST", 1, 2, value=open_set.control))
+        group.controls.add(open_set.control)
         builder = self.builders.get(open_set.id)
         document: JSONObject = {}
         if builder is None:
