@@ -59,7 +59,7 @@ def write_x12(path: Path, size: int) -> None:
                 f"BEG*00*SA*PO-{n}**20240102~\nREF*DP*038~\nDTM*002*20240110~\n"
                 f"N1*ST*Store {n}*92*{n:04d}~\nN3*100 Main Street~\nN4*Springfield*IL*62701*US~\n{lines}CTT*10~\n"
             )
-            text = f"ST*850*{n:04d}~\n{body}SE*{body.count('~') + 2}*{n:04d}~\n"
+            text = f"ST*850*{sets:04d}~\n{body}SE*{body.count('~') + 2}*{sets:04d}~\n"
             out.write(text)
             written += len(text)
         out.write(f"GE*{sets}*101~\nIEA*1*000000101~\n")

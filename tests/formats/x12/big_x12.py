@@ -24,7 +24,7 @@ def order(n: int) -> str:
         f"N1*ST*Store {n}*92*{n:04d}~\nN3*100 Main Street~\nN4*Springfield*IL*62701*US~\n{lines}CTT*10~\n"
     )
     count = body.count("~") + 2
-    return f"ST*850*{n:04d}~\n{body}SE*{count}*{n:04d}~\n"
+    return f"ST*850*{n:04d}~\n{body}SE*{count}*{n:04d}~\n"  # ST02 unique in the group
 
 
 def write_big(path: Path, size: int) -> tuple[int, int]:
@@ -35,7 +35,7 @@ def write_big(path: Path, size: int) -> tuple[int, int]:
         written = len(HEAD)
         while written < size:
             sets += 1
-            text = order(sets % 10000 or 10000)
+            text = order(sets)
             segments += text.count("~")
             out.write(text)
             written += len(text)
