@@ -102,8 +102,7 @@ class Hub:
             )  # fmt: skip
             self.worker.tracer = self.ingress.tracer = self.tracer
         self._tasks.append(asyncio.create_task(self._pulse(), name="loop-pulse"))
-        if hasattr(self.backend, "on_new_work"):
-            self.backend.on_new_work = self.worker.wakeup.set
+        self.backend.on_new_work = self.worker.wakeup.set
         if workers:
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
         if sources and self.notifier.enabled:  # one process of `--processes N` tells the owners

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from backends.stores import BACKENDS, store
 from interlace.backends import open_backend
 from interlace.backends.base import (
+    AuditEntry,
     Backend,
     FieldSource,
     GoldenChange,
@@ -21,14 +23,20 @@ from interlace.backends.base import (
     Settle,
     TraceEntry,
 )
+from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
-
-BACKENDS = ["sqlite"]
 
 
 @pytest.fixture(params=BACKENDS)
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    b = open_backend(f"sqlite:///{tmp_path / 'hub.db'}")
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of a fresh, empty store of each backend (removed after the test)."""
+    async with store(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def backend(store_url: str) -> AsyncIterator[Backend]:
+    b = open_backend(store_url)
     await b.open()
     yield b
     await b.close()
@@ -126,12 +134,12 @@ async def test_discard(backend: Backend) -> None:
     assert await backend.exceptions() == []
 
 
-async def test_concurrent_writes_are_grouped_and_all_durable(backend: Backend, tmp_path: Path) -> None:
+async def test_concurrent_writes_are_grouped_and_all_durable(backend: Backend, store_url: str) -> None:
     messages = [msg(body={"i": i}) for i in range(500)]
     ids = await asyncio.gather(*(backend.enqueue([NewWork(m)]) for m in messages))
     assert sorted(i[0] for i in ids) == sorted(m.id for m in messages)
     await backend.close()
-    reopened = open_backend(f"sqlite:///{tmp_path / 'hub.db'}")
+    reopened = open_backend(store_url)
     await reopened.open()
     try:
         assert await reopened.pending() == 500
@@ -274,3 +282,112 @@ async def test_daily_counts_follow_the_counts(backend: Backend) -> None:
     ]
     assert await backend.daily_counts(since="9999-01-01") == []
     assert [c.flow for c in await backend.daily_counts(today, today)] == ["a", "b"]
+
+
+# -- flow control, idempotency, and the shared store ------------------------------------
+
+
+async def test_a_bound_refuses_the_enqueue_that_would_pass_it_and_stores_nothing(backend: Backend) -> None:
+    bounds = {"f": 3}
+    await backend.enqueue([NewWork(msg()), NewWork(msg())], bounds=bounds)
+    await backend.enqueue([NewWork(msg())], bounds=bounds)
+    with pytest.raises(Backpressure) as refused:
+        await backend.enqueue([NewWork(msg()), NewWork(msg("other"))], bounds=bounds)
+    assert (refused.value.flow, refused.value.pending, refused.value.bound) == ("f", 3, 3)
+    assert await backend.pending() == 3, "nothing of the refused batch was stored, not even the other flow's"
+    assert backend.backlog_seen["f"] == 3
+    await backend.enqueue([NewWork(msg("other"))], bounds=bounds)  # a flow without a bound
+    assert await backend.backlog() == {"f": 3, "other": 1}
+    [item] = await backend.lease("w", 1, 30)
+    await backend.settle([Settle(item, outputs=[NewWork(msg("routed"))])])
+    expected = {"f": 3, "other": 1, "routed": 1}
+    expected[item.message.flow] -= 1  # the settled item left its flow's backlog, its output joined another's
+    assert await backend.backlog() == {f: n for f, n in expected.items() if n}
+    [counts] = [c for c in await backend.counts() if c.flow == "f"]
+    assert counts.received == 3
+
+
+async def test_a_key_reused_with_another_fingerprint_is_refused(backend: Backend) -> None:
+    a, b, c = msg(), msg(), msg()
+    assert await backend.enqueue([NewWork(a, idempotency_key="k", fingerprint="f1")]) == [a.id]
+    assert await backend.enqueue([NewWork(b, idempotency_key="k", fingerprint="f1")]) == [a.id]
+    with pytest.raises(IdempotencyConflict):
+        await backend.enqueue([NewWork(c), NewWork(b, idempotency_key="k", fingerprint="f2")])
+    assert await backend.pending() == 1, "the batch with the conflict stored nothing"
+    # one key twice in one batch: the second is the first's message
+    d, e = msg(), msg()
+    assert await backend.enqueue(
+        [NewWork(d, idempotency_key="k2", fingerprint="x"), NewWork(e, idempotency_key="k2", fingerprint="x")]
+    ) == [d.id, d.id]
+    assert await backend.pending() == 2
+
+
+async def test_tokens_and_the_audit_log(backend: Backend) -> None:
+    token = await backend.create_token("ci", "operator", "hash-1", "cli:alice")
+    assert (token.name, token.role, token.created_by, token.revoked_at) == ("ci", "operator", "cli:alice", None)
+    with pytest.raises(ValueError, match="exists"):
+        await backend.create_token("ci", "viewer", "hash-2", "cli:alice")
+    assert await backend.token_by_hash("hash-1") == token
+    assert await backend.token_by_hash("nope") is None
+    assert await backend.revoke_token("ci")
+    assert not await backend.revoke_token("ci")
+    assert await backend.token_by_hash("hash-1") is None
+    assert await backend.tokens() == []
+    [revoked] = await backend.tokens(revoked=True)
+    assert revoked.revoked_at is not None
+    again = await backend.create_token("ci", "viewer", "hash-3", "cli:bob")  # the name is free again
+    assert again.id != token.id
+    await backend.record_audit(AuditEntry("cli:alice", "token.create", "ci", "ok", {"role": "operator"}))
+    await backend.record_audit(AuditEntry("cli:bob", "dlq.retry", "7", "not found"))
+    latest, first = await backend.audit_log()
+    assert (latest.actor, latest.action, latest.outcome) == ("cli:bob", "dlq.retry", "not found")
+    assert first.detail == {"role": "operator"} and first.at > 0
+    assert [e.action for e in await backend.audit_log(actor="cli:alice")] == ["token.create"]
+    assert len(await backend.audit_log(limit=1)) == 1
+
+
+async def test_processes_sharing_the_store_never_lease_an_item_twice(backend: Backend, store_url: str) -> None:
+    await backend.enqueue([NewWork(msg(body={"i": i})) for i in range(300)])
+    other = open_backend(store_url)  # a second process: its own connections to the same store
+    await other.open()
+    try:
+        leased: list[int] = []
+
+        async def work(b: Backend, owner: str) -> None:
+            while items := await b.lease(owner, 7, 30):
+                leased.extend(i.id for i in items)
+                assert await b.settle([Settle(i, delivered=1) for i in items]) == [True] * len(items)
+
+        await asyncio.gather(*(work(b, f"w{n}") for n in range(3) for b in (backend, other)))
+        assert len(leased) == len(set(leased)) == 300
+        assert await other.pending() == 0
+        [counts] = await other.counts()
+        assert (counts.received, counts.delivered) == (300, 300)
+    finally:
+        await other.close()
+
+
+async def test_a_leader_lease_is_held_by_one_holder_until_it_runs_out(backend: Backend) -> None:
+    assert await backend.lead("schedules", "a", 10, now=1000.0)
+    assert not await backend.lead("schedules", "b", 10, now=1005.0), "held by a until 1010"
+    assert await backend.lead("schedules", "a", 10, now=1005.0), "a renews until 1015"
+    assert not await backend.lead("schedules", "b", 10, now=1014.0)
+    assert await backend.lead("schedules", "b", 10, now=1015.5), "a stopped renewing: b takes over"
+    assert not await backend.lead("schedules", "a", 10, now=1016.0)
+    assert await backend.lead("other", "a", 10, now=1016.0), "leases are named"
+    await backend.resign("schedules", "a")  # not a's any more: no effect
+    assert not await backend.lead("schedules", "a", 10, now=1017.0)
+    await backend.resign("schedules", "b")
+    assert await backend.lead("schedules", "a", 10, now=1017.0), "given up: free at once"
+    assert await backend.lead("clock", "a", 5), "the store's own clock"
+    assert not await backend.lead("clock", "b", 5)
+
+
+async def test_config_versions(backend: Backend) -> None:
+    assert await backend.latest_config() is None
+    v1 = await backend.publish_config("h1", "hub: {name: a}\n", "host:1")
+    assert (v1.hash, v1.text, v1.published_by) == ("h1", "hub: {name: a}\n", "host:1")
+    assert await backend.publish_config("h1", "hub: {name: a}\n", "host:2") == v1, "the same config: no new version"
+    v2 = await backend.publish_config("h2", "hub: {name: b}\n", "host:2")
+    assert v2.version > v1.version
+    assert await backend.latest_config() == v2

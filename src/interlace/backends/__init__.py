@@ -8,7 +8,8 @@ from interlace.backends.base import Backend
 
 
 def open_backend(url: str, *, base_dir: Path | None = None, durable: str = "full") -> Backend:
-    """The backend for a store URL: `sqlite:///relative/path.db` or `sqlite:////absolute/path.db`."""
+    """The backend for a store URL: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or
+    `postgresql://[user@]host[:port]/database?schema=NAME` (see backends/postgresql.py)."""
     if url.startswith("sqlite:///"):
         from interlace.backends.sqlite import SqliteBackend
 
@@ -16,4 +17,8 @@ def open_backend(url: str, *, base_dir: Path | None = None, durable: str = "full
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         return SqliteBackend(path, durable=durable)
-    raise ValueError(f"unsupported store URL {url!r}; supported: sqlite:///PATH")
+    if url.startswith(("postgresql://", "postgres://")):
+        from interlace.backends.postgresql import PostgresBackend
+
+        return PostgresBackend(url, durable=durable)
+    raise ValueError(f"unsupported store URL {url!r}; supported: sqlite:///PATH, postgresql://HOST/DATABASE")

@@ -10,7 +10,7 @@ promises plugs in behind this interface; the contract tests in tests/backends ru
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -222,12 +222,35 @@ class Notice:
     error: str | None = None
 
 
+@dataclass
+class ConfigVersion:
+    """A config published to every process sharing the store (`interlace reload`)."""
+
+    version: int
+    hash: str
+    text: str
+    published_by: str
+    at: float
+
+
 class Backend(ABC):
-    """The store and the queue. Implementations: `sqlite.py` (embedded default)."""
+    """The store and the queue. Implementations: `sqlite.py` (embedded default), `postgresql.py`
+    (any number of processes on any number of machines).
+
+    The engine sees only this interface. A message bus (a broker carrying the work items) plugs
+    in the same way: as a Backend that keeps the work items on the bus and delegates the rest
+    (traces, exceptions, golden records, counters, tokens) to a store backend."""
 
     backlog_seen: dict[str, int]
     """Each flow's backlog as this process's last enqueue into it found it (read without a trip
     to the store; flow control paces a source by it)."""
+
+    on_new_work: Callable[[], None] | None = None
+    """Called when work may have become due (new work committed here, or, for a shared store,
+    announced by another process): the worker leases at once instead of at its next poll."""
+
+    on_config: Callable[[], None] | None = None
+    """Called when another process published a config version (a shared store announces it)."""
 
     @abstractmethod
     async def open(self) -> None: ...
@@ -385,6 +408,29 @@ class Backend(ABC):
     ) -> list[GoldenChange]:
         """History lines, oldest first: of one key or all, of one kind or all, and only those
         whose change id starts with `prefix` when given."""
+
+    # == the cluster: leader leases and config versions ================================
+    # Processes sharing a store agree through it: one of them runs the schedules and pollers
+    # (the leader, by a lease that it renews), and a config published by one reaches all.
+
+    async def lead(self, name: str, holder: str, seconds: float, *, now: float | None = None) -> bool:
+        """Take or renew the lease `name` for `holder` until `now + seconds`: True when `holder`
+        holds it now (it was free, expired at `now`, or already `holder`'s). `now` is the caller's
+        clock (tests inject one); None: the store's own clock."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no leader leases")
+
+    async def resign(self, name: str, holder: str) -> None:
+        """Give the lease up at once (a process that stops), if `holder` has it."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no leader leases")
+
+    async def publish_config(self, digest: str, text: str, by: str) -> ConfigVersion:
+        """Store a config as the newest version (the newest itself when it has this digest) and
+        announce it to every process sharing the store."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no config versions")
+
+    async def latest_config(self) -> ConfigVersion | None:
+        """The newest published config, if any."""
+        return None
 
     # == API tokens and the audit log ==================================================
     # The admin surface's records (web/auth.py, cli/tokens.py, cli/audit.py), kept apart from the

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from interlace.backends.base import (
     Backend,
+    ConfigVersion,
     DayCounts,
     ExceptionRecord,
     FieldSource,
@@ -190,6 +191,18 @@ MIGRATIONS: list[str] = [
         error TEXT
     );
     CREATE INDEX notices_unsent ON notices (due_at) WHERE sent_at IS NULL;
+    """,
+    # version 5: the cluster's records: leader leases (one process runs the schedules and
+    # pollers) and published config versions (`interlace reload` reaches every process)
+    """
+    CREATE TABLE leaders (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until REAL NOT NULL) WITHOUT ROWID;
+    CREATE TABLE config_versions (
+        version INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL,
+        text TEXT NOT NULL,
+        published_by TEXT NOT NULL,
+        at REAL NOT NULL
+    );
     """,
 ]
 """The store's schema, one entry per version; `PRAGMA user_version` says which ran. A store is
@@ -1160,6 +1173,50 @@ class SqliteBackend(Backend):
             self._store_cursor(conn, ("interlace:write-check", None), time.time())
 
         await self._run(op)
+
+    # == the cluster: leader leases and config versions =================================
+    async def lead(self, name: str, holder: str, seconds: float, *, now: float | None = None) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            t = time.time() if now is None else now
+            row = conn.execute(
+                "INSERT INTO leaders (name, holder, until) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until"
+                " WHERE leaders.holder = excluded.holder OR leaders.until <= ? RETURNING 1",
+                (name, holder, t + seconds, t),
+            ).fetchone()
+            return row is not None
+
+        return await self._run(op)
+
+    async def resign(self, name: str, holder: str) -> None:
+        await self._run(lambda conn: conn.execute("DELETE FROM leaders WHERE name = ? AND holder = ?", (name, holder)))
+
+    _CONFIG_COLUMNS = "version, hash, text, published_by, at"
+
+    async def publish_config(self, digest: str, text: str, by: str) -> ConfigVersion:
+        def op(conn: sqlite3.Connection) -> ConfigVersion:
+            row = conn.execute(
+                f"SELECT {self._CONFIG_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT 1"
+            ).fetchone()
+            if row is not None and row[1] == digest:
+                return ConfigVersion(*row)
+            row = conn.execute(
+                f"INSERT INTO config_versions (hash, text, published_by, at) VALUES (?, ?, ?, ?)"
+                f" RETURNING {self._CONFIG_COLUMNS}",
+                (digest, text, by, time.time()),
+            ).fetchone()
+            return ConfigVersion(*row)
+
+        return await self._run(op, durable=True)
+
+    async def latest_config(self) -> ConfigVersion | None:
+        def op(conn: sqlite3.Connection) -> ConfigVersion | None:
+            row = conn.execute(
+                f"SELECT {self._CONFIG_COLUMNS} FROM config_versions ORDER BY version DESC LIMIT 1"
+            ).fetchone()
+            return None if row is None else ConfigVersion(*row)
+
+        return await asyncio.to_thread(self._read, op)
 
     # == API tokens and the audit log ==================================================
     # Their own tables (_TOKEN_TABLES below), made on first use so the queue's SCHEMA stays as is.
