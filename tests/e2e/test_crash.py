@@ -69,7 +69,8 @@ def rows_per_order(db: Path) -> dict[str, int]:
 
 
 def kill_when(hub: HubProcess, answered: dict[str, int], after: int) -> None:
-    while sum(1 for s in answered.values() if s == 202) < after:
+    # list() copies the answers in one step: the senders' loop adds to the dict from another thread
+    while sum(1 for s in list(answered.values()) if s == 202) < after:
         time.sleep(0.005)
     hub.kill()
 
