@@ -171,14 +171,17 @@ class Crm:
 
 class HubProcess:
     """`interlace run CONFIG` as a real process (with `processes` > 1: the first process and its
-    helpers, which die with it). With `log`, its output is appended to that file (a long run logs
-    more than a pipe holds unread)."""
+    helpers, which die with it); `command="serve"`: the ingress role, `interlace serve CONFIG`.
+    With `log`, its output is appended to that file (a long run logs more than a pipe holds unread)."""
 
-    def __init__(self, config: Path, port: int, processes: int = 1, log: Path | None = None) -> None:
+    def __init__(
+        self, config: Path, port: int, processes: int = 1, log: Path | None = None, command: str = "run"
+    ) -> None:
         self.config = config
         self.port = port
         self.processes = processes
         self.log = log
+        self.command = command
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -191,9 +194,11 @@ class HubProcess:
         for _ in range(5):
             out = self.log.open("ab") if self.log is not None else subprocess.PIPE
             try:
-                argv = [str(BIN / "interlace"), "run", str(self.config), "--port", str(self.port)]
+                argv = [str(BIN / "interlace"), self.command, str(self.config), "--port", str(self.port)]
+                if self.command == "run":
+                    argv += ["--processes", str(self.processes)]
                 self.proc = subprocess.Popen(
-                    [*argv, "--log-level", "warning", "--processes", str(self.processes)],
+                    [*argv, "--log-level", "warning"],
                     cwd=self.config.parent,
                     stdout=out,
                     stderr=subprocess.STDOUT,
@@ -240,6 +245,54 @@ class HubProcess:
             self.proc = None
             out = raw.decode() if raw is not None else ""
         return out
+
+
+class WorkerProcess:
+    """`interlace worker CONFIG` as a real process, its output appended to `log`; ready once its
+    /health (on a port the OS chose) answers."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self, timeout: float = 60.0) -> WorkerProcess:
+        for _ in range(5):
+            self.port = free_port()
+            with self.log.open("ab") as out:
+                self.proc = subprocess.Popen(
+                    [str(BIN / "interlace"), "worker", str(self.config), "--port", str(self.port),
+                     "--log-level", "warning"],
+                    cwd=self.config.parent, stdout=out, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            try:
+                wait_http(f"http://127.0.0.1:{self.port}/health", timeout=timeout, proc=self.proc)
+                return self
+            except RuntimeError as exc:
+                if self.proc.returncode != 3:
+                    raise RuntimeError(f"{exc}{self.log.read_text(errors='replace')[-4000:]}") from None
+        raise RuntimeError("no free port for the worker's /health after 5 tries")
+
+    def kill(self) -> None:
+        """kill -9: its leased items stay leased until their lease runs out."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self, grace: float = 30.0) -> int:
+        """SIGTERM: it stops leasing, lets running items settle and exits; its exit code."""
+        code = 0
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                code = self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = self.proc.wait()
+            self.proc = None
+        return code
 
 
 async def post_orders(

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from interlace.backends import open_backend
-from interlace.backends.base import Backend
+from interlace.backends.base import Backend, ConfigVersion
 from interlace.config.loader import LoadedConfig
 from interlace.connectors import registry
 from interlace.connectors.base import Connector
 from interlace.engine.flows import CompiledFlow, Delivery
 from interlace.engine.ingress import HubIngress
+from interlace.engine.leader import Leadership
 from interlace.engine.processes import Helpers
 from interlace.engine.retry import backoff
 from interlace.engine.schedule import run_schedule
@@ -86,12 +87,20 @@ class Hub:
         self.tracer: Tracer | None = None
         self.started = False
         self.loop_lag = 0.0
+        self.leadership: Leadership | None = None
+        self.config_digest = ""
+        """The SHA-256 of the config text this hub runs (set by the Supervisor; /health shows it)."""
         self._tasks: list[asyncio.Task[Any]] = []
+        self._sources: list[asyncio.Task[Any]] = []
         self._sleep = asyncio.sleep
         self._clock = time.monotonic
 
-    async def start(self, *, workers: bool = True, sources: bool = True, open_backend: bool = True) -> None:
-        """Open the store and start the worker, the sources and the schedules in the background."""
+    async def start(
+        self, *, workers: bool = True, sources: bool = True, open_backend: bool = True, lead: bool | None = None
+    ) -> None:
+        """Open the store and start the worker, the sources and the schedules in the background.
+        `lead`: run the sources only while holding the store's leader lease (engine/leader.py);
+        None: when the store is shared across machines."""
         if open_backend:
             await self.backend.open()
         tracing = self.settings.tracing
@@ -102,26 +111,47 @@ class Hub:
             )  # fmt: skip
             self.worker.tracer = self.ingress.tracer = self.tracer
         self._tasks.append(asyncio.create_task(self._pulse(), name="loop-pulse"))
-        self.backend.on_new_work = self.worker.wakeup.set
+        self.backend.on_new_work = self.worker.wakeup.set if workers else None
         if workers:
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
         if sources and self.notifier.enabled:  # one process of `--processes N` tells the owners
             self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
         if sources:
-            for name, flow in self.flows.items():
-                trigger = flow.config.trigger
-                if trigger.schedule is not None:
-                    coro = run_schedule(self.ingress, name, trigger.schedule, trigger.body)
-                    self._tasks.append(asyncio.create_task(coro, name=f"schedule:{name}"))
-                elif trigger.system is not None:
-                    source = self.connectors[trigger.system].source(
-                        name, self.loaded.trigger_options.get(name)
-                    )
-                    if source is not None:
-                        self._tasks.append(
-                            asyncio.create_task(self._run_source(name, source), name=f"source:{name}")
-                        )
+            if lead if lead is not None else self.backend.shared:
+                self.leadership = Leadership(
+                    self.backend,
+                    self.worker.owner,
+                    parse_duration(self.settings.leader_lease),
+                    gained=self._start_sources,
+                    lost=self._stop_sources,
+                )
+                self._tasks.append(asyncio.create_task(self.leadership.run(), name="leadership"))
+            else:
+                await self._start_sources()
         self.started = True
+
+    async def _start_sources(self) -> None:
+        for name, flow in self.flows.items():
+            trigger = flow.config.trigger
+            if trigger.schedule is not None:
+                coro = run_schedule(self.ingress, name, trigger.schedule, trigger.body)
+                self._sources.append(asyncio.create_task(coro, name=f"schedule:{name}"))
+            elif trigger.system is not None:
+                source = self.connectors[trigger.system].source(name, self.loaded.trigger_options.get(name))
+                if source is not None:
+                    self._sources.append(asyncio.create_task(self._run_source(name, source), name=f"source:{name}"))
+
+    async def _stop_sources(self) -> None:
+        tasks, self._sources = self._sources, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("%s failed while it stopped", task.get_name())
 
     async def _pulse(self) -> None:
         while True:
@@ -134,7 +164,7 @@ class Hub:
         pulse came), and the loops that must not end have not: the worker's dispatch and lease
         heartbeat, the store's writer, the schedules, the notifier. A source that ended is not a
         failure (a failing one is restarted, see _run_source)."""
-        tasks = {t.get_name(): "ended" if t.done() else "running" for t in self._tasks}
+        tasks = {t.get_name(): "ended" if t.done() else "running" for t in [*self._tasks, *self._sources]}
         essential = [n for n in tasks if n in ("worker", "notifier", "loop-pulse") or n.startswith("schedule:")]
         down = [n for n in essential if tasks[n] != "running"]
         if "worker" in tasks and not self.worker.heartbeat_alive():
@@ -183,6 +213,10 @@ class Hub:
             except Exception:
                 log.exception("%s failed while the hub stopped", task.get_name())
         self._tasks.clear()
+        await self._stop_sources()
+        if self.leadership is not None:
+            await self.leadership.resign()  # a successor takes over now, not when the lease runs out
+            self.leadership = None
         for connector in self.connectors.values():
             try:
                 await connector.close()
@@ -219,15 +253,31 @@ class Supervisor:
     the same store. Nothing in flight is lost: queued work stays in the store, and items of a flow
     the new config no longer has are parked as exceptions, not dropped."""
 
-    def __init__(self, path: Path, loaded: LoadedConfig, *, reload: bool = True, check_every: float = 1.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        loaded: LoadedConfig,
+        *,
+        reload: bool = True,
+        check_every: float = 1.0,
+        workers: bool = True,
+        lead: bool | None = None,
+    ) -> None:
         self.path = path
         self.hub = Hub(loaded)
+        self.hub.config_digest = config_digest(path.read_bytes()) if path.exists() else ""
         self.reload_enabled = reload
         self.check_every = check_every
         self.reloads = 0
         self.sources = True
+        self.workers = workers
+        self.lead = lead
+        self.config_version = 0
+        """The newest config version published in the store when this process started or last
+        looked: only a later one is taken (a process started later runs its own file)."""
         self._dispatch: _Dispatch | None = None
         self._webhooks: _Dispatch | None = None  # the partners' listener, with `hub.webhooks`
+        self._health: _Dispatch | None = None  # a worker's /health listener
 
     def _stamp(self) -> float:
         try:
@@ -235,38 +285,70 @@ class Supervisor:
         except OSError:
             return 0.0
 
-    async def reload(self) -> bool:
+    async def reload(self, text: str | None = None) -> bool:
+        """Load the config file again (or `text`, a version published in the store, read against
+        the file's folder) and swap hubs; False, with the reason logged, when it is refused."""
         from interlace.config.loader import load_config
         from interlace.errors import ConfigError
 
         try:
-            loaded = load_config(self.path)
+            raw = text.encode() if text is not None else self.path.read_bytes()
+            loaded = load_config(self.path, text=text)
             new = Hub(loaded, backend=self.hub.backend)
-        except ConfigError as exc:
+        except (ConfigError, OSError) as exc:
             log.error("config change refused, still running the previous config:\n%s", exc)
             return False
         if loaded.config.hub.webhooks != self.hub.settings.webhooks:  # its socket is open: a restart moves it
             log.error("config change refused: hub.webhooks changed; restart the hub to move the listener")
             return False
         await self.hub.stop(close_backend=False)
-        await new.start(open_backend=False, sources=self.sources)
+        await new.start(open_backend=False, sources=self.sources, workers=self.workers, lead=self.lead)
+        new.config_digest = config_digest(raw)
         self.hub = new
         if self._dispatch is not None:
             self._dispatch.app = new.app()
         if self._webhooks is not None:
             self._webhooks.app = build_webhook_app(new)
+        if self._health is not None:
+            from interlace.web.app import build_health_app
+
+            self._health.app = build_health_app(new)
         self.reloads += 1
-        log.info("config reloaded from %s (%d flows)", self.path, len(new.flows))
+        log.info("config reloaded from %s (%d flows)", "the store" if text is not None else self.path, len(new.flows))
         return True
 
     async def _watch(self) -> None:
+        """Reload when the file changes, or when a config version is published in the store
+        (`interlace reload`, from this machine or another): announced by the store where it can
+        (PostgreSQL's NOTIFY), and looked for every `check_every` seconds in any case."""
         seen = self._stamp()
+        published = asyncio.Event()
+        self.hub.backend.on_config = published.set
+        latest = await self._latest()
+        self.config_version = latest.version if latest is not None else 0
         while True:
-            await asyncio.sleep(self.check_every)
+            try:
+                await asyncio.wait_for(published.wait(), self.check_every)
+            except TimeoutError:
+                pass
+            published.clear()
             stamp = self._stamp()
             if stamp != seen:
                 seen = stamp
                 await self.reload()
+            latest = await self._latest()
+            if latest is not None and latest.version > self.config_version:
+                self.config_version = latest.version
+                if latest.hash != self.hub.config_digest:
+                    log.info("config version %d published by %s: reloading", latest.version, latest.published_by)
+                    await self.reload(latest.text)
+
+    async def _latest(self) -> ConfigVersion | None:
+        try:
+            return await self.hub.backend.latest_config()
+        except Exception:
+            log.warning("could not read the published config versions", exc_info=True)
+            return None
 
     async def serve(
         self,
@@ -286,7 +368,7 @@ class Supervisor:
 
         settings = self.hub.settings
         self.sources = sources
-        await self.hub.start(sources=sources)
+        await self.hub.start(sources=sources, workers=self.workers, lead=self.lead)
         self._dispatch = _Dispatch(self.hub.app())
         listeners = [(self._dispatch, host or settings.host, port if port is not None else settings.port)]
         if settings.webhooks is not None:
@@ -331,6 +413,59 @@ class Supervisor:
             await self.hub.stop()
         for task in running:
             task.result()  # a listener that failed fails the command
+
+
+    async def work(self, *, host: str | None = None, port: int | None = None, ready: Any = None) -> None:
+        """The worker role (`interlace worker`): steps and deliveries, no sources and no API, until
+        SIGINT/SIGTERM; with `port`, /health (and /metrics with `hub.open_metrics`) on it."""
+        import signal
+
+        import uvicorn
+
+        from interlace.web.app import build_health_app
+
+        self.sources = False
+        await self.hub.start(sources=False, workers=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        tasks: list[asyncio.Task[Any]] = []
+        server = None
+        if self.reload_enabled:
+            tasks.append(asyncio.create_task(self._watch(), name="config-watch"))
+        waiting: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+        if port is not None:
+            self._health = _Dispatch(build_health_app(self.hub))
+            config = uvicorn.Config(
+                self._health, host=host or "127.0.0.1", port=port, log_level="warning", lifespan="off",
+                access_log=False, log_config=None,
+            )  # fmt: skip
+            server = uvicorn.Server(config)
+            waiting.append(asyncio.create_task(server.serve(), name="health"))  # it ends on SIGINT/SIGTERM too
+            tasks.append(asyncio.create_task(_announce([server], ready or (lambda: None))))
+        elif ready is not None:
+            ready()
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if server is not None:
+                server.should_exit = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*waiting[1:], return_exceptions=True)
+            waiting[0].cancel()
+            await self.hub.stop()
+        for task in waiting[1:]:
+            task.result()  # a health listener that failed (its port taken) fails the command
+
+
+def config_digest(text: bytes) -> str:
+    """What names a config's version: the SHA-256 of its file's bytes."""
+    import hashlib
+
+    return hashlib.sha256(text).hexdigest()
 
 
 def run_event_loop(main: Coroutine[Any, Any, T]) -> T:

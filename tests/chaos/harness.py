@@ -207,13 +207,15 @@ class Report:
 
 
 class Chaos:
-    """One scenario's world: a hub config in `folder`, its store, the SQL sink and the receiver."""
+    """One scenario's world: a hub config in `folder`, its store (a SQLite file, or `store_url`),
+    the SQL sink and the receiver."""
 
     def __init__(
         self,
         folder: Path,
         *,
         store: Path | None = None,
+        store_url: str | None = None,
         http_timeout: float = 2.0,
         attempts: int = 1000,
         backoff: str = "50ms..1s",
@@ -221,6 +223,7 @@ class Chaos:
     ) -> None:
         self.folder = folder
         self.store = store or folder / ".interlace" / "hub.db"
+        self.store_url = store_url or f"sqlite:///{self.store}"
         self.sql = sql
         self.receiver = Receiver(folder)
         self.receiver.start()
@@ -229,7 +232,7 @@ class Chaos:
         (folder / "hub.yaml").write_text(
             HUB_CONFIG.format(
                 port=port,
-                store=f"sqlite:///{self.store}",
+                store=self.store_url,
                 receiver=self.receiver.url,
                 http_timeout=http_timeout,
                 attempts=attempts,
@@ -287,7 +290,7 @@ class Chaos:
         from interlace.backends import open_backend
 
         async def read() -> dict[str, str]:
-            backend = open_backend(f"sqlite:///{self.store}")
+            backend = open_backend(self.store_url)
             await backend.open()
             try:
                 found = await backend.exceptions(status=None)

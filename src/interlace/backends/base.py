@@ -245,6 +245,10 @@ class Backend(ABC):
     """Each flow's backlog as this process's last enqueue into it found it (read without a trip
     to the store; flow control paces a source by it)."""
 
+    shared: bool = False
+    """Processes on other machines may share this store: a hub runs its schedules and pollers only
+    while it holds the leader lease (engine/leader.py)."""
+
     on_new_work: Callable[[], None] | None = None
     """Called when work may have become due (new work committed here, or, for a shared store,
     announced by another process): the worker leases at once instead of at its next poll."""

@@ -241,6 +241,8 @@ class _Stale(Exception):
 
 
 class PostgresBackend(Backend):
+    shared = True
+
     def __init__(self, url: str, *, durable: str = "full") -> None:
         self.url = url
         self.dsn, self.schema, self.pool_size = parse_url(url)

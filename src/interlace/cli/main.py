@@ -22,6 +22,7 @@ from rich.table import Table
 
 from interlace import __version__
 from interlace.cli.common import ConfigArg, _load, _with_backend, cli_actor, err, out
+from interlace.config.loader import LoadedConfig
 from interlace.config.secrets import redact
 from interlace.errors import ValidationFailed
 from interlace.observability import logging as logs
@@ -111,17 +112,25 @@ def schema() -> None:
     sys.stdout.write(json.dumps(config_schema(), indent=2) + "\n")
 
 
+ReloadOpt = Annotated[
+    bool, typer.Option(help="Reload the config when its file changes or `interlace reload` publishes one.")
+]
+ForceOpt = Annotated[bool, typer.Option(help="Start even when `interlace check` finds errors.")]
+LogLevelOpt = Annotated[LogLevel, typer.Option(help="Lines at this level and above.")]
+LogFormatOpt = Annotated[
+    LogFormat, typer.Option(help="text: one readable line each; json: one JSON object per line.")
+]
+
+
 @app.command()
 def run(
     config: ConfigArg,
     host: Annotated[str | None, typer.Option(help="Listen address (default: hub.host).")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port (default: hub.port).")] = None,
-    log_level: Annotated[LogLevel, typer.Option(help="Lines at this level and above.")] = LogLevel.info,
-    log_format: Annotated[
-        LogFormat, typer.Option(help="text: one readable line each; json: one JSON object per line.")
-    ] = LogFormat.text,
-    reload: Annotated[bool, typer.Option(help="Reload the config when its file changes.")] = True,
-    force: Annotated[bool, typer.Option(help="Start even when `interlace check` finds errors.")] = False,
+    log_level: LogLevelOpt = LogLevel.info,
+    log_format: LogFormatOpt = LogFormat.text,
+    reload: ReloadOpt = True,
+    force: ForceOpt = False,
     processes: Annotated[
         int, typer.Option(min=1, help="Processes working the same store and port (use the machine's cores).")
     ] = 1,
@@ -132,12 +141,30 @@ def run(
 
     Refuses to start when the offline readiness check (`interlace check --offline`) finds errors,
     unless --force."""
-    from interlace.engine import processes as procs
-    from interlace.hub import Supervisor, run_event_loop
+    _serve("run", config, host, port, log_level, log_format, reload, force, processes, listen_fd, parent)
+
+
+@app.command()
+def serve(
+    config: ConfigArg,
+    host: Annotated[str | None, typer.Option(help="Listen address (default: hub.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: hub.port).")] = None,
+    log_level: LogLevelOpt = LogLevel.info,
+    log_format: LogFormatOpt = LogFormat.text,
+    reload: ReloadOpt = True,
+    force: ForceOpt = False,
+) -> None:
+    """Run the ingress role: webhooks, API and console, schedules and pollers; no deliveries.
+
+    Steps and deliveries are left to `interlace worker` processes on the same store; run any
+    number of each (docs/deploy.md). Of the serve processes sharing a store, the one that holds
+    its leader lease runs the schedules and pollers."""
+    _serve("serve", config, host, port, log_level, log_format, reload, force, 1, None, None)
+
+
+def _ready_to_run(config: Path, force: bool) -> LoadedConfig:
     from interlace.readiness import readiness_errors
 
-    if parent is not None:
-        procs.die_with_parent(parent)
     loaded = _load(config)
     errors = readiness_errors(loaded)
     if errors:
@@ -146,6 +173,28 @@ def run(
         sys.stderr.write("\n".join(lines) + "\n")
         if not force:
             raise typer.Exit(2)
+    return loaded
+
+
+def _serve(
+    role: str,
+    config: Path,
+    host: str | None,
+    port: int | None,
+    log_level: LogLevel,
+    log_format: LogFormat,
+    reload: bool,
+    force: bool,
+    processes: int,
+    listen_fd: list[int] | None,
+    parent: int | None,
+) -> None:
+    from interlace.engine import processes as procs
+    from interlace.hub import Supervisor, run_event_loop
+
+    if parent is not None:
+        procs.die_with_parent(parent)
+    loaded = _ready_to_run(config, force)
     cfg = loaded.config
     listen_host = host or cfg.hub.host
     listen_port = port if port is not None else cfg.hub.port
@@ -157,13 +206,15 @@ def run(
         )
         raise typer.Exit(EXIT_PORT_TAKEN)
     logs.setup(log_level.value, log_format.value)
-    supervisor = Supervisor(config, loaded, reload=reload)
+    lead = True if role == "serve" else None  # `run`: only on a store shared across machines
+    supervisor = Supervisor(config, loaded, reload=reload, workers=role == "run", lead=lead)
     hub = supervisor.hub
 
     def ready() -> None:
         base = f"http://{listen_host}:{listen_port}"
-        out.print(f"[bold green]interlace[/] hub [bold]{cfg.hub.name}[/] running at {base}")
-        out.print(f"  store: {hub.backend.__class__.__name__} {cfg.hub.store}")
+        what = "hub" if role == "run" else "hub (serve: ingress and API; workers run steps and deliveries)"
+        out.print(f"[bold green]interlace[/] {what} [bold]{cfg.hub.name}[/] running at {base}")
+        out.print(f"  store: {hub.backend.__class__.__name__} {_shown_store(cfg.hub.store)}")
         hooks = cfg.hub.webhooks
         hooks_base = base if hooks is None else f"http://{hooks.host}:{hooks.port}"
         for name, connector in hub.connectors.items():
@@ -211,6 +262,72 @@ def run(
         )
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def worker(
+    config: ConfigArg,
+    host: Annotated[str, typer.Option(help="Listen address of --port.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Serve /health on this port (none by default).")] = None,
+    log_level: LogLevelOpt = LogLevel.info,
+    log_format: LogFormatOpt = LogFormat.text,
+    reload: ReloadOpt = True,
+    force: ForceOpt = False,
+) -> None:
+    """Run the worker role: steps and deliveries of the work in the store, until SIGINT/SIGTERM.
+
+    Run any number beside `interlace serve` (one per core, on any machine); an item whose worker
+    died is taken over by another when its lease (hub.lease) runs out."""
+    from interlace.hub import Supervisor, run_event_loop
+
+    loaded = _ready_to_run(config, force)
+    cfg = loaded.config
+    if port is not None:
+        taken = _port_taken(host, port)
+        if taken is not None:
+            sys.stderr.write(f"{config}: cannot listen on {host}:{port}: {taken}\n")
+            raise typer.Exit(EXIT_PORT_TAKEN)
+    logs.setup(log_level.value, log_format.value)
+    supervisor = Supervisor(config, loaded, reload=reload)
+
+    def ready() -> None:
+        where = f", health at http://{host}:{port}/health" if port is not None else ""
+        owner = supervisor.hub.worker.owner
+        out.print(f"[bold green]interlace[/] worker {owner} of hub [bold]{cfg.hub.name}[/]{where}")
+        out.print(f"  store: {supervisor.hub.backend.__class__.__name__} {_shown_store(cfg.hub.store)}")
+        out.print(f"  flows: {', '.join(cfg.flows)}")
+        sys.stdout.flush()
+
+    gc.set_threshold(50_000, 50, 100)
+    try:
+        run_event_loop(supervisor.work(host=host, port=port, ready=ready))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("reload")
+def reload_config(config: ConfigArg) -> None:
+    """Publish the config file to every hub process sharing its store, on every machine.
+
+    Each process checks it and swaps to it, or keeps its config and logs why not."""
+    from interlace.hub import config_digest
+
+    _load(config)  # a config with problems is not published
+    raw = config.read_bytes()
+    by = f"{socket.gethostname()}:{cli_actor()}"
+    version = _with_backend(config, lambda b: b.publish_config(config_digest(raw), raw.decode("utf-8"), by))
+    out.print(f"config version {version.version} ({version.hash[:12]}) published to every process on the store")
+
+
+def _shown_store(url: str) -> str:
+    """The store URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _port_taken(host: str, port: int) -> str | None:

@@ -107,13 +107,17 @@ def _resolve_secrets(
     return data
 
 
-def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None) -> LoadedConfig:
+def load_config(
+    path: str | Path, *, missing_secret: MissingSecret | None = None, text: str | None = None
+) -> LoadedConfig:
     """Load and check a config file; raise ConfigError listing every problem.
 
     `missing_secret`, when given, stands in for each secret reference that cannot be resolved
-    (it gets the reference text and returns a placeholder) instead of that being a problem."""
+    (it gets the reference text and returns a placeholder) instead of that being a problem.
+    `text`, when given, is read instead of the file's content (a config version published in the
+    store), with paths in it relative to the file's folder as usual."""
     file = Path(path)
-    raw, check = _read(file)
+    raw, check = _read(file, text)
     data = _resolve_secrets(raw, (), file.parent, check, missing_secret)
     assert isinstance(data, dict)
     for section in _SECTIONS:
@@ -129,10 +133,11 @@ def load_config(path: str | Path, *, missing_secret: MissingSecret | None = None
     return loaded
 
 
-def _read(file: Path) -> tuple[dict[str, Any], _Checker]:
+def _read(file: Path, text: str | None = None) -> tuple[dict[str, Any], _Checker]:
     """The file's YAML mapping, and a checker that knows its lines; ConfigError if it has none."""
     try:
-        text = file.read_text(encoding="utf-8")
+        if text is None:
+            text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             [ConfigProblem("", f"cannot read config: {exc.strerror}", None, str(file))]

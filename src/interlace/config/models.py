@@ -109,6 +109,12 @@ class HubSettings(Strict):
     )
     lease: str = Field("30s", description="How long a worker holds an item before another may take it.")
     poll: str = Field("200ms", description="How often idle workers look for due work.")
+    leader_lease: str = Field(
+        "15s",
+        description="How long the process that runs the schedules and pollers (the leader among the"
+        " `interlace serve` processes sharing a store) holds that role without renewing it; another takes"
+        " over once it ran out.",
+    )
     trace: bool = Field(True, description="Record every step's input and output.")
     durable: Literal["full", "normal"] = Field(
         "full",
@@ -125,7 +131,7 @@ class HubSettings(Strict):
     notify: Notify = Field(default_factory=Notify, description="Digests of parked exceptions to their owners.")
     tracing: Tracing | None = Field(None, description="Export OpenTelemetry spans (none are made without it).")
 
-    @field_validator("lease", "poll")
+    @field_validator("lease", "poll", "leader_lease")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,7 +46,9 @@ first)."""
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{id(object()):x}"
+    """A name no other worker has, here or on another machine (an `id()` of a fresh object is
+    not: the address of a freed one comes back, and two workers of one process would share it)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 class Worker:

@@ -54,6 +54,9 @@ class Served(Protocol):
 
     def liveness(self) -> JSONObject: ...
 
+    @property
+    def config_digest(self) -> str: ...
+
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -67,6 +70,7 @@ def _health(hub: Served) -> Route:
                 "hub": hub.settings.name,
                 "pending": await hub.backend.pending(),
                 "backpressure": pressure,
+                "config": hub.config_digest[:12],
             }
         )
 
@@ -89,6 +93,15 @@ def build_webhook_app(hub: Served) -> FastPaths:
     """The partners' listener (`hub.webhooks`): the webhooks and /health, nothing else."""
     webhooks = _webhooks(hub)
     return FastPaths(Starlette(routes=[*_probes(hub), *webhooks]), webhooks)
+
+
+def build_health_app(hub: Served) -> Starlette:
+    """A worker's listener (`interlace worker --port`): /health, and /metrics when
+    `hub.open_metrics` is set (a worker serves no API, so nothing that needs a token)."""
+    routes: list[BaseRoute] = [*_probes(hub)]
+    if hub.settings.open_metrics:
+        routes.append(Route("/metrics", metrics_endpoint(hub)))
+    return Starlette(routes=routes)
 
 
 def _exception_summary(e: ExceptionRecord) -> JSON:
