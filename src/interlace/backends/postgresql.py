@@ -45,6 +45,7 @@ from interlace.backends.base import (
     AuditEntry,
     Backend,
     ConfigVersion,
+    DayCounts,
     ExceptionRecord,
     FieldSource,
     FlowCounts,
@@ -123,6 +124,15 @@ CREATE TABLE counters (
     delivered bigint NOT NULL DEFAULT 0,
     exceptions bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (flow, shard)
+);
+CREATE TABLE flow_days (
+    flow text NOT NULL,
+    day text NOT NULL,
+    shard integer NOT NULL,
+    received bigint NOT NULL DEFAULT 0,
+    delivered bigint NOT NULL DEFAULT 0,
+    exceptions bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (flow, day, shard)
 );
 CREATE TABLE golden (
     entity text NOT NULL,
@@ -399,21 +409,28 @@ class PostgresBackend(Backend):
 
     @staticmethod
     async def _add_counts(conn: asyncpg.Connection, deltas: Mapping[str, Counter[str]]) -> None:
-        """Add to each flow's counters (`backlog`, `received`, `delivered`, `exceptions`), in flow
-        order (concurrent transactions take the rows in one order: no deadlock between them)."""
+        """Add to each flow's counters (`backlog`, `received`, `delivered`, `exceptions`) and to its
+        counts of the day (UTC, by the database's clock), in one statement, in flow order
+        (concurrent transactions take the rows in one order: no deadlock between them)."""
         flows = sorted(f for f, c in deltas.items() if any(c.values()))
         if not flows:
             return
-        shard = random.randrange(SHARDS)
         await conn.execute(
-            "INSERT INTO counters (flow, shard, backlog, received, delivered, exceptions)"
-            " SELECT f, $2, b, r, d, e FROM unnest($1::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])"
-            " AS u(f, b, r, d, e) ORDER BY f"
+            "WITH u AS (SELECT * FROM unnest($1::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])"
+            " AS u(f, b, r, d, e)),"
+            " totals AS (INSERT INTO counters (flow, shard, backlog, received, delivered, exceptions)"
+            " SELECT f, $2, b, r, d, e FROM u ORDER BY f"
             " ON CONFLICT (flow, shard) DO UPDATE SET backlog = counters.backlog + excluded.backlog,"
             " received = counters.received + excluded.received, delivered = counters.delivered + excluded.delivered,"
-            " exceptions = counters.exceptions + excluded.exceptions",
+            " exceptions = counters.exceptions + excluded.exceptions)"
+            " INSERT INTO flow_days (flow, day, shard, received, delivered, exceptions)"
+            " SELECT f, to_char(timezone('UTC', now()), 'YYYY-MM-DD'), $2, r, d, e FROM u"
+            " WHERE r <> 0 OR d <> 0 OR e <> 0 ORDER BY f"
+            " ON CONFLICT (flow, day, shard) DO UPDATE SET received = flow_days.received + excluded.received,"
+            " delivered = flow_days.delivered + excluded.delivered,"
+            " exceptions = flow_days.exceptions + excluded.exceptions",
             flows,
-            shard,
+            random.randrange(SHARDS),
             [deltas[f]["backlog"] for f in flows],
             [deltas[f]["received"] for f in flows],
             [deltas[f]["delivered"] for f in flows],
@@ -862,6 +879,18 @@ class PostgresBackend(Backend):
                 " HAVING sum(received) > 0 OR sum(delivered) > 0 OR sum(exceptions) > 0 ORDER BY flow COLLATE \"C\""
             )
             return [FlowCounts(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+        return await self._read(op)
+
+    async def daily_counts(self, since: str | None = None, until: str | None = None) -> list[DayCounts]:
+        async def op(conn: asyncpg.Connection) -> list[DayCounts]:
+            rows = await conn.fetch(
+                "SELECT flow, day, sum(received), sum(delivered), sum(exceptions) FROM flow_days"
+                " WHERE day >= $1 AND day <= $2 GROUP BY flow, day ORDER BY day, flow COLLATE \"C\"",
+                since or "",
+                until or "9999-12-31",
+            )
+            return [DayCounts(r[0], r[1], int(r[2]), int(r[3]), int(r[4])) for r in rows]
 
         return await self._read(op)
 
