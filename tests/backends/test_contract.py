@@ -391,3 +391,12 @@ async def test_config_versions(backend: Backend) -> None:
     v2 = await backend.publish_config("h2", "hub: {name: b}\n", "host:2")
     assert v2.version > v1.version
     assert await backend.latest_config() == v2
+
+
+async def test_a_bound_holds_under_concurrent_enqueues(backend: Backend) -> None:
+    results = await asyncio.gather(
+        *(backend.enqueue([NewWork(msg(body={"n": i}))], bounds={"f": 6}) for i in range(20)), return_exceptions=True
+    )
+    assert sum(isinstance(r, list) for r in results) == 6, results
+    assert all(isinstance(r, list | Backpressure) for r in results)
+    assert await backend.pending() == 6

@@ -14,9 +14,9 @@ processes on any number of machines.
 - Counters (each flow's backlog, received, delivered and exceptions) are kept in `counters`,
   spread over a few rows per flow so that concurrent transactions do not queue on one hot row;
   a read sums them. Flow bounds are checked from that sum inside the enqueuing transaction;
-  near a bound, enqueues of that flow take a transaction-scoped advisory lock in turn, so the
-  bound holds across processes (it can be passed by at most the enqueues already in flight
-  when the flow was still far from full).
+  near a bound (within 10% of it or 256 items), enqueues of that flow take a transaction-scoped
+  advisory lock in turn, so the bound holds across processes (it could be passed only by more
+  enqueues in flight at once than that margin, all started while the flow was far from full).
 - Leases, settles and extends commit without waiting for the WAL flush (a settle lost to a
   server crash is run again, and sinks recognise the redelivery); what a sender was told is
   stored (new messages, an owner's retry) is flushed before the call returns, unless the hub
@@ -69,8 +69,9 @@ T = TypeVar("T")
 SHARDS = 16
 """Rows per flow in `counters`: a transaction adds to one chosen at random."""
 
-_NEAR_BOUND = 0.9
-"""Past this share of its bound, a flow's enqueues take its advisory lock in turn."""
+_MARGIN = (0.1, 256)
+"""Within this share of its bound, or this many items of it (the larger), a flow's enqueues take
+its advisory lock in turn: enqueues in flight at once past the margin are what could pass it."""
 
 _NOW = "extract(epoch FROM clock_timestamp())::float8"
 
@@ -526,7 +527,7 @@ class PostgresBackend(Backend):
                 continue
             query = "SELECT coalesce(sum(backlog), 0) FROM counters WHERE flow = $1"
             pending = int(await conn.fetchval(query, flow))
-            if pending + n > bound * _NEAR_BOUND:
+            if pending + n > bound - max(bound * _MARGIN[0], _MARGIN[1]):
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"interlace:{self.schema}:{flow}")
                 pending = int(await conn.fetchval(query, flow))
             self.backlog_seen[flow] = pending
