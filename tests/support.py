@@ -325,7 +325,14 @@ async def post_orders(
         await asyncio.gather(*(sender() for _ in range(concurrency)))
 
 
-SERVICES = {"postgres": ("127.0.0.1", 5432), "mysql": ("127.0.0.1", 3306)}
+SERVICES = {
+    "postgres": ("127.0.0.1", 5432),
+    "mysql": ("127.0.0.1", 3306),
+    "redis": ("127.0.0.1", 6379),
+    "rabbitmq": ("127.0.0.1", 5672),
+    "mqtt": ("127.0.0.1", 1883),
+    "nats": ("127.0.0.1", 4222),
+}
 
 
 def require_service(name: str) -> None:

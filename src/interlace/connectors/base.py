@@ -8,7 +8,9 @@ One connector instance exists per configured system. It declares three pydantic 
 - `source_options`: what a flow `trigger:` naming this system may say (None: not a source);
 - `sink_options`: what a flow `deliver:` naming this system may say (None: not a sink).
 
-What else it can do it declares too, never left to be probed with `hasattr`: `can_look_up`
+What else it can do it declares too, never left to be probed with `hasattr`: `twin` (an in-memory
+stand-in for its sink in `interlace test`), `probe_use` (`interlace check` of one trigger's or
+delivery's permissions), `can_look_up`
 (`lookup` answers, so an `enrich` step may name the system), `can_list_records` (`list_records`
 answers, so `entity diff` and `backfill` may read it from a path), and `check_flow` (what a
 trigger's options need of the rest of its flow).
@@ -145,6 +147,19 @@ class Connector(ABC):
     def sink(self, options: Any) -> Sink:
         """A sink for one flow's `deliver:` entry."""
         raise NotImplementedError(f"connector {self.name!r} cannot be a sink")
+
+    def twin(self, options: Any) -> Sink | None:
+        """The in-memory twin of `sink(options)` that `interlace test` delivers to: it does to a
+        message what the real sink does short of sending it (a broker's destination and payload),
+        so a flow test fails where the real delivery would refuse. Opens no connection. None: the
+        test runner's plain recording fake stands in."""
+        return None
+
+    async def probe_use(self, role: str, options: Any) -> None:
+        """`interlace check`, after `probe`: whether the system allows what one trigger (`role`
+        "source") or delivery ("sink") with these options asks of it (a queue to read exists, a
+        stream may be written), where the protocol can tell without side effects. Raise
+        ConnectorError if not."""
 
     @classmethod
     def check_flow(

@@ -1,5 +1,7 @@
 """Unreachable systems: a live probe of each system (`Connector.probe()`), all at once, each with a
-short timeout. Systems whose secrets are not set here are skipped (see `secret-unset`)."""
+short timeout, then of what each trigger and delivery naming it asks of it (`Connector.probe_use`:
+a queue that exists, a stream that may be written). Systems whose secrets are not set here are
+skipped (see `secret-unset`)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,20 @@ async def _probe_all(ctx: Context, names: list[str], timeout: float) -> list[str
     return list(await asyncio.gather(*(_probe(ctx, n, timeout) for n in names)))
 
 
+def _uses(ctx: Context, name: str) -> list[tuple[str, str, object]]:
+    """(role, where, options) of each trigger and delivery that names system `name`."""
+    out: list[tuple[str, str, object]] = []
+    for flow_name, flow in ctx.loaded.config.flows.items():
+        options = ctx.loaded.trigger_options.get(flow_name)
+        if flow.trigger.system == name and options is not None:
+            out.append(("source", f"flow {flow_name!r} trigger", options))
+        for i, delivery in enumerate(flow.deliver):
+            options = ctx.loaded.delivery_options.get((flow_name, i))
+            if delivery.system == name and options is not None:
+                out.append(("sink", f"flow {flow_name!r} deliver[{i}]", options))
+    return out
+
+
 async def _probe(ctx: Context, name: str, timeout: float) -> str | None:
     system = ctx.loaded.config.systems[name]
     cls = registry.get(system.connector)
@@ -35,6 +51,13 @@ async def _probe(ctx: Context, name: str, timeout: float) -> str | None:
     connector = cls(name, ctx.loaded.system_settings[name])
     try:
         await asyncio.wait_for(connector.probe(), timeout)
+        for role, where, options in _uses(ctx, name):
+            try:
+                await asyncio.wait_for(connector.probe_use(role, options), timeout)
+            except TimeoutError:
+                return f"{where}: no answer within {timeout:g}s"
+            except Exception as exc:
+                return f"{where}: {exc or type(exc).__name__}"
     except TimeoutError:
         return f"no answer within {timeout:g}s"
     except Exception as exc:  # any failure of a plugin's probe is a finding, not a crash

@@ -4,9 +4,11 @@ delivery), in memory: the deliveries go to `MemorySink`s, and every step's outpu
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from interlace.config.loader import LoadedConfig
+from interlace.connectors import registry
+from interlace.connectors.base import Sink
 from interlace.engine.flows import CompiledFlow, Delivery
 from interlace.engine.steps import AsyncStep, Continue, Drop, Route, Split, build_step
 from interlace.message import Message
@@ -45,9 +47,22 @@ def compile_flows(
     lookups = dict.fromkeys(loaded.config.systems, tables or MemoryTables())
     for name, flow in loaded.config.flows.items():
         steps = [build_step(s, loaded.schemas, lookups) for s in flow.steps]
-        deliveries = [Delivery(d.system, sinks.setdefault(d.system, MemorySink(d.system))) for d in flow.deliver]
+        deliveries = []
+        for i, d in enumerate(flow.deliver):
+            memory = sinks.setdefault(d.system, MemorySink(d.system))
+            twin = _twin(loaded, d.system, loaded.delivery_options.get((name, i)))
+            deliveries.append(Delivery(d.system, memory if twin is None else replace(memory, twin=twin)))
         flows[name] = CompiledFlow(name, flow, steps, deliveries)
     return flows
+
+
+def _twin(loaded: LoadedConfig, system: str, options: object) -> Sink | None:
+    """The system's connector's in-memory twin of this delivery (it shares the recording lists of
+    the system's `MemorySink`), or None."""
+    cls = registry.get(loaded.config.systems[system].connector)
+    if cls is None or options is None or system not in loaded.system_settings:
+        return None
+    return cls(system, loaded.system_settings[system]).twin(options)
 
 
 async def execute(flows: dict[str, CompiledFlow], first: Message) -> Run:

@@ -17,8 +17,13 @@ class MemorySink(Sink):
     system: str
     received: list[JSON] = field(default_factory=list)
     delivery_ids: list[str] = field(default_factory=list)
+    twin: Sink | None = None
+    """The connector's own in-memory twin of this delivery (`Connector.twin`): run first, so the
+    test fails where the real sink would refuse the message."""
 
     async def deliver(self, message: Message, delivery_id: str) -> JSON:
+        if self.twin is not None:
+            await self.twin.deliver(message, delivery_id)
         self.received.append(message.body)
         self.delivery_ids.append(delivery_id)
         return {"fake": self.system}
