@@ -11,12 +11,11 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from broker_support import TestIngress, need, stop, unique, until
 from interlace.connectors.broker.twin import TwinSink
 from interlace.connectors.redis import RedisConnector, RedisDelivery, RedisSettings, RedisTrigger
 from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
-
-from broker_support import TestIngress, need, stop, unique, until
 
 pytestmark = pytest.mark.service
 URL = "redis://127.0.0.1:6379/0"
@@ -157,10 +156,12 @@ async def test_probes(raw: aioredis.Redis) -> None:
     await c.probe_use("source", RedisTrigger(stream=unique("s")))
     await c.close()
     user = unique("reader")
-    await raw.execute_command("ACL", "SETUSER", user, "on", ">pw", "~*", "+@read", "+ping", "+acl|whoami", "+acl|dryrun")
+    await raw.execute_command(
+        "ACL", "SETUSER", user, "on", ">pw", "~*", "+@read", "+ping", "+acl|whoami", "+acl|dryrun"
+    )
     try:
         limited = RedisConnector("cache", RedisSettings(url=f"redis://{user}:pw@127.0.0.1:6379/0"))
-        with pytest.raises(ConnectorError, match="may not XADD|may not EVALSHA"):
+        with pytest.raises(ConnectorError, match=r"may not (XADD|EVALSHA)"):
             await limited.probe_use("sink", RedisDelivery(stream="s"))
         await limited.close()
     finally:

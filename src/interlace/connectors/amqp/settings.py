@@ -27,7 +27,9 @@ class Binding(Options):
 
 class DeadLetter(Options):
     exchange: str = Field(description="Dead-letter exchange (declared, direct, durable).")
-    routing_key: str | None = Field(None, description="Routing key dead letters get (default: their own).")
+    routing_key: str | None = Field(
+        None, description="Routing key dead letters get (default: the queue's name; the original is in x-death)."
+    )
     queue: str | None = Field(None, description="A queue to declare and bind to the exchange, to keep them.")
 
 
@@ -65,6 +67,8 @@ class AmqpDelivery(BrokerDelivery):
     exchange_type: ExchangeType | None = Field(None, description="Declare the exchange with this type if missing.")
     mandatory: bool = Field(True, description="A message no queue takes is an error, not silently dropped.")
     persistent: bool = Field(True, description="Delivery mode 2: kept on disk by durable queues.")
-    content_type: str | None = Field(None, description="Default: application/json, text/plain or application/octet-stream.")
+    content_type: str | None = Field(
+        None, description="Default: application/json, text/plain or application/octet-stream."
+    )
     priority: int | None = Field(None, ge=0, le=255)
     expiration: Seconds | None = Field(None, description="Per-message TTL.")

@@ -31,6 +31,8 @@ class AmqpSink(BrokerSink):
         self.connector = connector
         self.options = options
         self._exchange: AbstractExchange | None = None
+        self._on: object = None
+        """The channel `_exchange` belongs to: a new channel (after a lost connection) needs it again."""
 
     def render(self, message: Message, delivery_id: str) -> Outgoing:
         o = self.options
@@ -40,7 +42,7 @@ class AmqpSink(BrokerSink):
 
     async def _exchange_for(self) -> AbstractExchange:
         channel = await self.connector.channel()
-        if self._exchange is None or self._exchange.channel is not channel:
+        if self._exchange is None or self._on is not channel:
             o = self.options
             if o.exchange == "":
                 self._exchange = channel.default_exchange
@@ -48,6 +50,7 @@ class AmqpSink(BrokerSink):
                 self._exchange = await channel.declare_exchange(o.exchange, o.exchange_type, durable=True)
             else:
                 self._exchange = await channel.get_exchange(o.exchange, ensure=False)
+            self._on = channel
         return self._exchange
 
     async def publish(self, batch: Sequence[Outgoing]) -> list[JSON | Exception]:
@@ -71,7 +74,9 @@ class AmqpSink(BrokerSink):
                 expiration=o.expiration,
             )
             try:
-                await exchange.publish(message, out.destination, mandatory=o.mandatory, timeout=self.connector.settings.timeout)
+                await exchange.publish(
+                    message, out.destination, mandatory=o.mandatory, timeout=self.connector.settings.timeout
+                )
             except PublishError as exc:  # returned (no queue took it) or nacked by the broker
                 raise DeliveryError(f"RabbitMQ did not take the message for {out.destination!r}: {exc}") from exc
             except Exception as exc:
@@ -79,4 +84,7 @@ class AmqpSink(BrokerSink):
             return {"exchange": o.exchange, "routing_key": out.destination}
 
         answers = await asyncio.gather(*(one(out) for out in batch), return_exceptions=True)
-        return [a if not isinstance(a, BaseException) or isinstance(a, Exception) else DeliveryError(str(a)) for a in answers]
+        return [
+            a if not isinstance(a, BaseException) or isinstance(a, Exception) else DeliveryError(str(a))
+            for a in answers
+        ]

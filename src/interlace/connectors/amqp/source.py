@@ -41,7 +41,13 @@ class AmqpSource(BrokerSource):
 
     def is_transient(self, exc: BaseException) -> bool:
         return isinstance(
-            exc, AMQPConnectionError | ConnectionClosed | ChannelInvalidStateError | ConnectionError | OSError | TimeoutError
+            exc,
+            AMQPConnectionError
+            | ConnectionClosed
+            | ChannelInvalidStateError
+            | ConnectionError
+            | OSError
+            | TimeoutError,
         )
 
     async def disconnect(self) -> None:
@@ -58,12 +64,12 @@ class AmqpSource(BrokerSource):
         if o.dead_letter is not None:
             dl = o.dead_letter
             dlx = await channel.declare_exchange(dl.exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+            key = dl.routing_key if dl.routing_key is not None else o.queue
             arguments["x-dead-letter-exchange"] = dl.exchange
-            if dl.routing_key is not None:
-                arguments["x-dead-letter-routing-key"] = dl.routing_key
+            arguments["x-dead-letter-routing-key"] = key  # the original stays in the x-death header
             if dl.queue is not None:
                 parked = await channel.declare_queue(dl.queue, durable=True, arguments={"x-queue-type": o.queue_type})
-                await parked.bind(dlx, dl.routing_key if dl.routing_key is not None else o.queue)
+                await parked.bind(dlx, key)
         if o.delivery_limit is not None:
             arguments["x-delivery-limit"] = o.delivery_limit
         queue = await channel.declare_queue(o.queue, durable=o.durable, arguments=arguments)

@@ -65,7 +65,7 @@ _rng = random.Random()
 def wait_before(failures: int) -> float:
     """The wait before reconnecting after `failures` failures in a row, jittered by +-20%."""
     first, longest = RECONNECT
-    return min(longest, first * 2**failures) * _rng.uniform(0.8, 1.2)
+    return float(min(longest, first * 2.0**failures) * _rng.uniform(0.8, 1.2))
 
 
 async def commit(

@@ -66,7 +66,9 @@ class RedisConnector(Connector):
         try:
             await self.client().ping()
         except (RedisError, OSError) as exc:
-            raise ConnectorError(f"{self.system}: redis at {_where(self.settings.url)} is not reachable: {exc}") from exc
+            raise ConnectorError(
+                f"{self.system}: redis at {_where(self.settings.url)} is not reachable: {exc}"
+            ) from exc
 
     async def probe_use(self, role: str, options: Any) -> None:
         """ACL DRYRUN (Redis 7): whether this user may run the commands the trigger or delivery will."""
@@ -92,9 +94,9 @@ class RedisConnector(Connector):
             )
         client = self.client()
         try:
-            user = (await client.execute_command("ACL", "WHOAMI")).decode()
+            user = (await client.execute_command("ACL", "WHOAMI")).decode()  # type: ignore[no-untyped-call]
             for command in commands:
-                answer = await client.execute_command("ACL", "DRYRUN", user, *command)
+                answer = await client.execute_command("ACL", "DRYRUN", user, *command)  # type: ignore[no-untyped-call]
                 if answer not in (b"OK", "OK"):
                     text = answer.decode() if isinstance(answer, bytes) else str(answer)
                     raise ConnectorError(f"{self.system}: user {user!r} may not {command[0]}: {text}")

@@ -9,7 +9,9 @@ from interlace.connectors.broker.options import BrokerDelivery, BrokerTrigger, S
 
 
 class RedisSettings(Options):
-    url: str = Field("redis://127.0.0.1:6379/0", description="redis://[user:password@]host:port/db (rediss:// for TLS).")
+    url: str = Field(
+        "redis://127.0.0.1:6379/0", description="redis://[user:password@]host:port/db (rediss:// for TLS)."
+    )
     password: str | None = Field(None, description="When not in the URL; use ${env:NAME}.")
     timeout: Seconds = Field(10.0, description="Connect and command timeout.")
 

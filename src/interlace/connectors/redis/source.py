@@ -25,8 +25,18 @@ if TYPE_CHECKING:
     from interlace.connectors.redis.connector import RedisConnector
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _entries(got: Any) -> list[Any]:
+    """The entries of the one stream an XREADGROUP read (RESP2 answers a list, RESP3 a map)."""
+    if not got:
+        return []
+    if isinstance(got, dict):
+        value = next(iter(got.values()))
+        return list(value[0]) if value and isinstance(value[0], list) else list(value)
+    return list(got[0][1])
 
 
 class _RedisSource(BrokerSource):
@@ -64,8 +74,8 @@ class StreamSource(_RedisSource):
         self.connected.set()
         after = "0"  # first what this consumer was handed before and did not acknowledge
         while True:
-            got = await client.xreadgroup(self.group, o.consumer, {o.stream: after}, count=o.batch)
-            entries = got[0][1] if got else []
+            got: Any = await client.xreadgroup(self.group, o.consumer, {o.stream: after}, count=o.batch)
+            entries = _entries(got)
             if not entries:
                 break
             await self._take(ingress, client, entries)
@@ -76,7 +86,7 @@ class StreamSource(_RedisSource):
                 claim_due = self.clock() + o.claim_idle / 2
                 claim_at = "0-0"
                 while True:
-                    claimed = await client.xautoclaim(
+                    claimed: Any = await client.xautoclaim(
                         o.stream, self.group, o.consumer, int(o.claim_idle * 1000), claim_at, count=o.batch
                     )
                     claim_at = _text(claimed[0])
@@ -88,7 +98,7 @@ class StreamSource(_RedisSource):
                 self.group, o.consumer, {o.stream: ">"}, count=o.batch, block=int(o.block * 1000)
             )
             if got:
-                await self._take(ingress, client, got[0][1])
+                await self._take(ingress, client, _entries(got))
 
     async def _take(self, ingress: Ingress, client: aioredis.Redis, entries: list[Any]) -> None:
         o = self.options
@@ -156,4 +166,4 @@ class PubSubSource(_RedisSource):
                 ]
                 await commit(ingress, self.flow, items)
         finally:
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
