@@ -12,11 +12,12 @@ import orjson
 import pytest
 from aio_pika.abc import AbstractChannel
 
-from broker_support import TestIngress, need, stop, unique, until
 from interlace.connectors.amqp import AmqpConnector, AmqpDelivery, AmqpSettings, AmqpTrigger
 from interlace.connectors.amqp.settings import Binding, DeadLetter
 from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
+
+from broker_support import TestIngress, need, stop, unique, until
 
 pytestmark = pytest.mark.service
 URL = "amqp://guest:guest@127.0.0.1:5672/"

@@ -11,11 +11,12 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from broker_support import TestIngress, need, stop, unique, until
 from interlace.connectors.broker.twin import TwinSink
 from interlace.connectors.redis import RedisConnector, RedisDelivery, RedisSettings, RedisTrigger
 from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
+
+from broker_support import TestIngress, need, stop, unique, until
 
 pytestmark = pytest.mark.service
 URL = "redis://127.0.0.1:6379/0"

@@ -133,7 +133,13 @@ class BrokerSource(Source):
                 wait = wait_before(failures)
                 failures += 1
                 log.warning(
-                    "%s (flow %s): %s: %s; reconnecting in %.1fs", self.system, self.flow, type(exc).__name__, exc, wait
+                    "%s (flow %s): %s: %s; reconnecting in %.1fs",
+                    self.system,
+                    self.flow,
+                    type(exc).__name__,
+                    exc,
+                    wait,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
                 )
             finally:
                 self.connected.clear()
@@ -144,11 +150,11 @@ class BrokerSource(Source):
             await asyncio.sleep(wait)
 
 
-async def take(queue: asyncio.Queue[Any], most: int, linger: float = 0.005) -> list[Any]:
-    """The next batch from `queue`: waits for one, then takes what else arrives within `linger`
-    (up to `most`), so a trickle is committed at once and a flood in batches."""
-    first = await queue.get()
-    out = [first]
+async def take(queue: asyncio.Queue[Any], most: int, linger: float = 0.005, *, first: Any = None) -> list[Any]:
+    """The next batch from `queue`: waits for one (unless given `first`), then takes what else
+    arrives within `linger` (up to `most`), so a trickle is committed at once and a flood in
+    batches."""
+    out = [first if first is not None else await queue.get()]
     deadline = time.monotonic() + linger
     while len(out) < most:
         try:
