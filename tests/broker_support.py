@@ -18,8 +18,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-async def until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll `check` (sync or async) until it returns something truthy; fail after `timeout`."""
+async def until(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; fail after `timeout` (a bound
+    for a busy machine, not a speed target)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()

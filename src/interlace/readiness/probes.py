@@ -57,7 +57,7 @@ async def _probe(ctx: Context, name: str, timeout: float) -> str | None:
             except TimeoutError:
                 return f"{where}: no answer within {timeout:g}s"
             except Exception as exc:
-                return f"{where}: {exc or type(exc).__name__}"
+                return f"{where}: {str(exc) or type(exc).__name__}"
     except TimeoutError:
         return f"no answer within {timeout:g}s"
     except Exception as exc:  # any failure of a plugin's probe is a finding, not a crash

@@ -4,20 +4,20 @@ use and again after it is lost), and one connection per source."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection
-
 from interlace.connectors.amqp.settings import AmqpDelivery, AmqpSettings, AmqpTrigger
-from interlace.connectors.amqp.sink import AmqpSink
-from interlace.connectors.amqp.source import AmqpSource
 from interlace.connectors.base import Connector, Options, Sink, Source
 from interlace.connectors.broker.payload import has_fields
 from interlace.connectors.broker.twin import TwinSink
 from interlace.errors import ConnectorError
 from interlace.observability.redaction import remember
+
+if TYPE_CHECKING:  # the client library is imported on first use: a hub without RabbitMQ never loads it
+    from aio_pika.abc import AbstractChannel, AbstractConnection
+
+    from interlace.connectors.amqp.sink import AmqpSink
 
 
 class AmqpConnector(Connector):
@@ -37,6 +37,8 @@ class AmqpConnector(Connector):
             remember(password)
 
     async def connect(self) -> AbstractConnection:
+        import aio_pika
+
         s = self.settings
         return await aio_pika.connect(s.url, timeout=s.timeout, heartbeat=s.heartbeat, client_properties={
             "connection_name": f"interlace:{self.system}"
@@ -53,13 +55,17 @@ class AmqpConnector(Connector):
         return self._channel
 
     def source(self, flow: str, options: AmqpTrigger) -> Source:
+        from interlace.connectors.amqp.source import AmqpSource
+
         return AmqpSource(self, flow, options)
 
     def sink(self, options: AmqpDelivery) -> AmqpSink:
+        from interlace.connectors.amqp.sink import AmqpSink
+
         return AmqpSink(self, options)
 
     def twin(self, options: AmqpDelivery) -> Sink:
-        return TwinSink(AmqpSink(self, options))
+        return TwinSink(self.sink(options))
 
     async def probe(self) -> None:
         try:

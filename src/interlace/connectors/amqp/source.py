@@ -110,3 +110,4 @@ class AmqpSource(BrokerSource):
             ]
             await commit(ingress, self.flow, items)
             await messages[-1].ack(multiple=True)
+            self.acked += len(messages)

@@ -106,6 +106,8 @@ class BrokerSource(Source):
         self.clock: Callable[[], float] = time.monotonic
         self.connected = asyncio.Event()
         """Set while consuming (tests wait on it rather than on the clock)."""
+        self.acked = 0
+        """Messages acknowledged to the broker so far (after their commit)."""
 
     @abstractmethod
     async def consume(self, ingress: Ingress) -> None:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
-
-import nats
-from nats.aio.client import Client as NatsClient
 
 from interlace.connectors.base import Connector, Options, Sink, Source
 from interlace.connectors.broker.payload import has_fields
 from interlace.connectors.broker.twin import TwinSink
 from interlace.connectors.nats.settings import NatsDelivery, NatsSettings, NatsTrigger
-from interlace.connectors.nats.sink import NatsSink
-from interlace.connectors.nats.source import NatsSource
 from interlace.errors import ConnectorError
 from interlace.observability.redaction import remember
+
+if TYPE_CHECKING:  # the client library is imported on first use: a hub without NATS never loads it
+    from nats.aio.client import Client as NatsClient
+
+    from interlace.connectors.nats.sink import NatsSink
 
 
 async def _quiet(exc: Exception) -> None:
@@ -39,8 +39,11 @@ class NatsConnector(Connector):
                 remember(secret)
 
     async def connect(self) -> NatsClient:
+        import nats
+
         s = self.settings
-        client: NatsClient = await nats.connect(
+        # bounded here too: nats-py goes on trying a server that refuses, whatever connect_timeout says
+        client: NatsClient = await asyncio.wait_for(nats.connect(
             servers=[s.url],
             token=s.token,
             connect_timeout=max(1, round(s.timeout)),
@@ -48,7 +51,7 @@ class NatsConnector(Connector):
             max_reconnect_attempts=0,
             error_cb=_quiet,
             name=f"interlace:{self.system}",
-        )
+        ), s.timeout)  # fmt: skip
         return client
 
     async def client(self) -> NatsClient:
@@ -59,13 +62,17 @@ class NatsConnector(Connector):
         return self._client
 
     def source(self, flow: str, options: NatsTrigger) -> Source:
+        from interlace.connectors.nats.source import NatsSource
+
         return NatsSource(self, flow, options)
 
     def sink(self, options: NatsDelivery) -> NatsSink:
+        from interlace.connectors.nats.sink import NatsSink
+
         return NatsSink(self, options)
 
     def twin(self, options: NatsDelivery) -> Sink:
-        return TwinSink(NatsSink(self, options))
+        return TwinSink(self.sink(options))
 
     async def probe(self) -> None:
         try:
@@ -73,7 +80,7 @@ class NatsConnector(Connector):
             await client.flush(timeout=max(1, round(self.settings.timeout)))
         except Exception as exc:
             raise ConnectorError(
-                f"{self.system}: NATS at {_where(self.settings.url)}: {exc or type(exc).__name__}"
+                f"{self.system}: NATS at {_where(self.settings.url)}: {str(exc) or type(exc).__name__}"
             ) from exc
 
     async def probe_use(self, role: str, options: Any) -> None:
@@ -96,7 +103,7 @@ class NatsConnector(Connector):
         except ConnectorError as exc:
             raise ConnectorError(f"{self.system}: {exc}") from exc
         except Exception as exc:
-            raise ConnectorError(f"{self.system}: JetStream: {exc or type(exc).__name__}") from exc
+            raise ConnectorError(f"{self.system}: JetStream: {str(exc) or type(exc).__name__}") from exc
 
     async def close(self) -> None:
         if self._client is not None:

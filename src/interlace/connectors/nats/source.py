@@ -100,6 +100,7 @@ class NatsSource(BrokerSource):
             for m in messages:
                 await m.ack()
             await client.flush(timeout=max(1, round(self.connector.settings.timeout)))
+            self.acked += len(messages)
 
     async def _core(self, ingress: Ingress, client: NatsClient) -> None:
         o = self.options
@@ -126,3 +127,4 @@ class NatsSource(BrokerSource):
                 for m in batch
             ]
             await commit(ingress, self.flow, items)
+            self.acked += len(items)  # core NATS has no acks: committed is all there is

@@ -3,20 +3,20 @@ holds its connection)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
-
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError, ResponseError
 
 from interlace.connectors.base import Connector, Options, Sink, Source
 from interlace.connectors.broker.payload import has_fields
 from interlace.connectors.broker.twin import TwinSink
 from interlace.connectors.redis.settings import RedisDelivery, RedisSettings, RedisTrigger
-from interlace.connectors.redis.sink import RedisSink
-from interlace.connectors.redis.source import PubSubSource, StreamSource
 from interlace.errors import ConnectorError
 from interlace.observability.redaction import remember
+
+if TYPE_CHECKING:  # the client library is imported on first use: a hub without Redis never loads it
+    import redis.asyncio as aioredis
+
+    from interlace.connectors.redis.sink import RedisSink
 
 
 class RedisConnector(Connector):
@@ -33,6 +33,8 @@ class RedisConnector(Connector):
     def open_client(self, *, block: float = 0.0) -> aioredis.Redis:
         """A new client (a pool of connections opened on first use); `block`: the longest blocking
         read it will make, added to its socket timeout."""
+        import redis.asyncio as aioredis
+
         s = self.settings
         password = s.password or urlsplit(s.url).password
         if password:
@@ -52,17 +54,23 @@ class RedisConnector(Connector):
         return self._client
 
     def source(self, flow: str, options: RedisTrigger) -> Source:
+        from interlace.connectors.redis.source import PubSubSource, StreamSource
+
         if options.stream is not None:
             return StreamSource(self, flow, options)
         return PubSubSource(self, flow, options)
 
     def sink(self, options: RedisDelivery) -> RedisSink:
+        from interlace.connectors.redis.sink import RedisSink
+
         return RedisSink(self, options)
 
     def twin(self, options: RedisDelivery) -> Sink:
-        return TwinSink(RedisSink(self, options))
+        return TwinSink(self.sink(options))
 
     async def probe(self) -> None:
+        from redis.exceptions import RedisError
+
         try:
             await self.client().ping()
         except (RedisError, OSError) as exc:
@@ -72,6 +80,8 @@ class RedisConnector(Connector):
 
     async def probe_use(self, role: str, options: Any) -> None:
         """ACL DRYRUN (Redis 7): whether this user may run the commands the trigger or delivery will."""
+        from redis.exceptions import ResponseError
+
         if role == "source":
             assert isinstance(options, RedisTrigger)
             if options.stream is not None:

@@ -131,6 +131,7 @@ class StreamSource(_RedisSource):
         if items:
             await commit(ingress, self.flow, items)
         await client.xack(o.stream, self.group, *ids)
+        self.acked += len(ids)
 
 
 class PubSubSource(_RedisSource):
@@ -165,5 +166,6 @@ class PubSubSource(_RedisSource):
                     for m in batch
                 ]
                 await commit(ingress, self.flow, items)
+                self.acked += len(items)  # pub/sub has no acks: committed is all there is
         finally:
             await pubsub.aclose()  # type: ignore[no-untyped-call]
