@@ -139,5 +139,5 @@ async def test_qos2_is_refused_for_sources_and_probes(raw: aiomqtt.Client) -> No
     await twin.deliver(Message(flow="f", body={"id": 7}), "d")
     assert twin.published[0].destination == "o/7"  # type: ignore[attr-defined]
     down = MqttConnector("plant", MqttSettings(port=1, timeout=1))
-    with pytest.raises(ConnectorError, match="MQTT at 127.0.0.1:1"):
+    with pytest.raises(ConnectorError, match=r"MQTT at 127\.0\.0\.1:1"):
         await down.probe()
