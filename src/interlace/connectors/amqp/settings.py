@@ -70,5 +70,5 @@ class AmqpDelivery(BrokerDelivery):
     content_type: str | None = Field(
         None, description="Default: application/json, text/plain or application/octet-stream."
     )
-    priority: int | None = Field(None, ge=0, le=255)
+    priority: int | None = Field(None, ge=0, le=255, description="Message priority (for priority queues).")
     expiration: Seconds | None = Field(None, description="Per-message TTL.")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import aio_pika
 from aio_pika.abc import AbstractExchange
 from aiormq.exceptions import PublishError
 
+from interlace.connectors.amqp.link import AmqpLink
 from interlace.connectors.amqp.settings import AmqpDelivery
 from interlace.connectors.broker.payload import encode, render
 from interlace.connectors.broker.twin import BrokerSink, Outgoing
@@ -20,14 +20,11 @@ from interlace.errors import DeliveryError
 from interlace.message import Message
 from interlace.types import JSON
 
-if TYPE_CHECKING:
-    from interlace.connectors.amqp.connector import AmqpConnector
-
 _CONTENT = {"json": "application/json", "text": "text/plain", "bytes": "application/octet-stream"}
 
 
 class AmqpSink(BrokerSink):
-    def __init__(self, connector: AmqpConnector, options: AmqpDelivery) -> None:
+    def __init__(self, connector: AmqpLink, options: AmqpDelivery) -> None:
         self.connector = connector
         self.options = options
         self._exchange: AbstractExchange | None = None

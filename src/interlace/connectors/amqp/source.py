@@ -7,18 +7,16 @@ one, nothing unless `dedupe: content`) recognises a redelivery."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 from aiormq.exceptions import AMQPConnectionError, ChannelInvalidStateError, ConnectionClosed
 
+from interlace.connectors.amqp.link import AmqpLink
 from interlace.connectors.amqp.settings import AmqpTrigger
 from interlace.connectors.base import Ingress
 from interlace.connectors.broker.source import BrokerSource, commit, make_incoming, take
-
-if TYPE_CHECKING:
-    from interlace.connectors.amqp.connector import AmqpConnector
 
 
 class _Lost:
@@ -33,7 +31,7 @@ def _header(value: Any) -> str:
 
 
 class AmqpSource(BrokerSource):
-    def __init__(self, connector: AmqpConnector, flow: str, options: AmqpTrigger) -> None:
+    def __init__(self, connector: AmqpLink, flow: str, options: AmqpTrigger) -> None:
         super().__init__(connector.system, flow)
         self.connector = connector
         self.options = options

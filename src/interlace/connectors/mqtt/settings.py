@@ -9,10 +9,10 @@ from interlace.connectors.broker.options import BrokerDelivery, BrokerTrigger, S
 
 
 class MqttSettings(Options):
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65_535)
-    username: str | None = None
-    password: str | None = Field(None, description="Use ${env:NAME}.")
+    host: str = Field("127.0.0.1", description="The broker's host.")
+    port: int = Field(1883, ge=1, le=65_535, description="The broker's port (8883 is usual with TLS).")
+    username: str | None = Field(None, description="User name, when the broker asks for one.")
+    password: str | None = Field(None, description="Its password; use ${env:NAME}.")
     tls: bool = Field(False, description="Connect with TLS (the system's trusted CAs).")
     protocol: Literal["5", "3.1.1"] = Field("5", description="MQTT version spoken.")
     keepalive: int = Field(30, ge=5, description="Seconds between pings: a dead broker is found by then.")

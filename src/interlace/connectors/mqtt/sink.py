@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -15,20 +14,18 @@ from paho.mqtt.properties import Properties
 
 from interlace.connectors.broker.payload import encode, render
 from interlace.connectors.broker.twin import BrokerSink, Outgoing
+from interlace.connectors.mqtt.link import MqttLink
 from interlace.connectors.mqtt.settings import MqttDelivery
 from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
 from interlace.types import JSON
-
-if TYPE_CHECKING:
-    from interlace.connectors.mqtt.connector import MqttConnector
 
 FORBIDDEN = "+#\0"
 _CONTENT = {"json": "application/json", "text": "text/plain", "bytes": "application/octet-stream"}
 
 
 class MqttSink(BrokerSink):
-    def __init__(self, connector: MqttConnector, options: MqttDelivery) -> None:
+    def __init__(self, connector: MqttLink, options: MqttDelivery) -> None:
         self.connector = connector
         self.options = options
 

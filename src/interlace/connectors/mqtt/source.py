@@ -12,16 +12,14 @@ once-only result without that gap."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiomqtt
 
 from interlace.connectors.base import Ingress
 from interlace.connectors.broker.source import BrokerSource, commit, make_incoming, take
+from interlace.connectors.mqtt.link import MqttLink
 from interlace.connectors.mqtt.settings import MqttTrigger
-
-if TYPE_CHECKING:
-    from interlace.connectors.mqtt.connector import MqttConnector
 
 
 def refused(granted: Any) -> str | None:
@@ -52,7 +50,7 @@ class _Lost:
 
 
 class MqttSource(BrokerSource):
-    def __init__(self, connector: MqttConnector, flow: str, options: MqttTrigger) -> None:
+    def __init__(self, connector: MqttLink, flow: str, options: MqttTrigger) -> None:
         super().__init__(connector.system, flow)
         self.connector = connector
         self.options = options

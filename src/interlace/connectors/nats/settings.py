@@ -41,3 +41,12 @@ class NatsDelivery(BrokerDelivery):
         True, description="Publish to JetStream and wait for its PubAck (false: core NATS, at most once)."
     )
     stream: str | None = Field(None, description="JetStream: the stream that must take it (Nats-Expected-Stream).")
+    create_stream: bool = Field(
+        False, description="Make `stream` (file storage, on `subject` with * for each {field}) when missing."
+    )
+
+    @model_validator(mode="after")
+    def _create(self) -> NatsDelivery:
+        if self.create_stream and (self.stream is None or not self.jetstream):
+            raise ValueError("`create_stream` needs `stream` (and jetstream)")
+        return self

@@ -6,27 +6,44 @@ core publish is flushed to the server, which is all core NATS can say (at most o
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from interlace.connectors.broker.payload import encode, render
 from interlace.connectors.broker.twin import BrokerSink, Outgoing
+from interlace.connectors.nats.link import NatsLink
 from interlace.connectors.nats.settings import NatsDelivery
 from interlace.errors import DeliveryError
 from interlace.message import Message
 from interlace.types import JSON
 
-if TYPE_CHECKING:
-    from interlace.connectors.nats.connector import NatsConnector
-
+_FIELD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]*\}")
 FORBIDDEN = " \t\r\n*>"
 """A subject value from a body may not hold whitespace or wildcards (a `.` adds tokens, allowed)."""
 
 
 class NatsSink(BrokerSink):
-    def __init__(self, connector: NatsConnector, options: NatsDelivery) -> None:
+    def __init__(self, connector: NatsLink, options: NatsDelivery) -> None:
         self.connector = connector
         self.options = options
+        self._made: object = None
+        """The connection on which `create_stream` made sure of the stream."""
+
+    async def _ensure_stream(self, client: Any) -> None:
+        o = self.options
+        if not o.create_stream or self._made is client:
+            return
+        import nats.js.errors
+        from nats.js import api
+
+        js = client.jetstream(timeout=self.connector.settings.timeout)
+        try:
+            await js.stream_info(o.stream)
+        except nats.js.errors.NotFoundError:
+            subject = _FIELD.sub("*", o.subject)
+            await js.add_stream(name=o.stream, subjects=[subject], storage=api.StorageType.FILE)
+        self._made = client
 
     def render(self, message: Message, delivery_id: str) -> Outgoing:
         o = self.options
@@ -53,6 +70,11 @@ class NatsSink(BrokerSink):
                 error = DeliveryError(f"NATS: {type(exc).__name__}: {exc}")
                 return [error for _ in batch]
             return [{"subject": out.destination} for out in batch]
+        try:
+            await self._ensure_stream(client)
+        except Exception as exc:
+            error = DeliveryError(f"NATS: making stream {o.stream!r}: {type(exc).__name__}: {exc}")
+            return [error for _ in batch]
         js = client.jetstream(timeout=timeout)
 
         async def one(out: Outgoing) -> JSON:

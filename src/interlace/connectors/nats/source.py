@@ -7,7 +7,7 @@ arrives while the hub is down is not kept."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nats.errors
 import nats.js.errors
@@ -17,14 +17,12 @@ from nats.js import api
 
 from interlace.connectors.base import Ingress
 from interlace.connectors.broker.source import BrokerSource, commit, make_incoming, take
+from interlace.connectors.nats.link import NatsLink
 from interlace.connectors.nats.settings import NatsTrigger
-
-if TYPE_CHECKING:
-    from interlace.connectors.nats.connector import NatsConnector
 
 
 class NatsSource(BrokerSource):
-    def __init__(self, connector: NatsConnector, flow: str, options: NatsTrigger) -> None:
+    def __init__(self, connector: NatsLink, flow: str, options: NatsTrigger) -> None:
         super().__init__(connector.system, flow)
         self.connector = connector
         self.options = options

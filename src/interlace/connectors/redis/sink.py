@@ -9,19 +9,17 @@ under `appendfsync always`, before the reply)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from interlace.connectors.broker.payload import encode, render
 from interlace.connectors.broker.twin import BrokerSink, Outgoing
+from interlace.connectors.redis.link import RedisLink
 from interlace.connectors.redis.settings import RedisDelivery
 from interlace.errors import DeliveryError
 from interlace.message import Message
 from interlace.types import JSON
-
-if TYPE_CHECKING:
-    from interlace.connectors.redis.connector import RedisConnector
 
 _APPEND = """
 local seen = redis.call('GET', KEYS[2])
@@ -39,7 +37,7 @@ return {id, 0}
 
 
 class RedisSink(BrokerSink):
-    def __init__(self, connector: RedisConnector, options: RedisDelivery) -> None:
+    def __init__(self, connector: RedisLink, options: RedisDelivery) -> None:
         self.connector = connector
         self.options = options
         self._script: Any = None

@@ -17,12 +17,11 @@ from redis.exceptions import TimeoutError as RedisTimeout
 
 from interlace.connectors.base import Incoming, Ingress
 from interlace.connectors.broker.source import BrokerSource, commit, make_incoming
+from interlace.connectors.redis.link import RedisLink
 from interlace.connectors.redis.settings import RedisTrigger
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
-
-    from interlace.connectors.redis.connector import RedisConnector
 
 
 def _text(value: Any) -> str:
@@ -40,7 +39,7 @@ def _entries(got: Any) -> list[Any]:
 
 
 class _RedisSource(BrokerSource):
-    def __init__(self, connector: RedisConnector, flow: str, options: RedisTrigger) -> None:
+    def __init__(self, connector: RedisLink, flow: str, options: RedisTrigger) -> None:
         super().__init__(connector.system, flow)
         self.connector = connector
         self.options = options
