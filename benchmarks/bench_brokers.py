@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, write_section  # noqa: E402
+from common import machine, write_section
 
 QUIET = Path("/work/wt/QUIET")
 DOC = Path(__file__).resolve().parent.parent / "docs" / "brokers.md"
@@ -163,7 +163,9 @@ async def nats_faststream(n: int) -> None:
     got = 0
     done = asyncio.Event()
 
-    @broker.subscriber(subject, stream=stream, durable="bench", pull_sub=PullSub(batch_size=CHUNK), ack_policy=AckPolicy.ACK)
+    @broker.subscriber(
+        subject, stream=stream, durable="bench", pull_sub=PullSub(batch_size=CHUNK), ack_policy=AckPolicy.ACK
+    )
     async def handle(body: bytes) -> None:
         nonlocal got
         got += 1

@@ -110,3 +110,50 @@ class RedisServer(PrivateBroker):
         return [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
                 "--logfile", str(self.folder / "redis.log")]  # fmt: skip
+
+
+class RabbitNode(PrivateBroker):
+    """A RabbitMQ node of the test's own: its own node name, ports, config and data folder (the
+    machine's node, rabbit@localhost on 5672, is left alone). A node takes seconds to start."""
+
+    binary = "rabbitmq-server"
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.dist_port = free_port()
+        self.node = f"itest-{folder.parent.name[-8:]}-{self.port}@localhost"
+
+    def env(self) -> dict[str, str]:
+        import os
+
+        (self.folder / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n"
+        )
+        (self.folder / "enabled_plugins").write_text("[].\n")
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_CONFIG_FILE": str(self.folder / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.folder / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.folder / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.folder / "log"),
+            "RABBITMQ_PID_FILE": str(self.folder / "rabbit.pid"),
+        }
+
+    def argv(self) -> list[str]:
+        return [shutil.which(self.binary) or self.binary]
+
+    def start(self, timeout: float = 180.0) -> PrivateBroker:
+        log = (self.folder / "broker.out").open("ab")
+        self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, env=self.env())
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None and not _listening(self.port):
+            time.sleep(0.1)
+        if self.proc.poll() is None and _listening(self.port):
+            return self
+        self.stop()
+        out = (self.folder / "broker.out").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"rabbitmq-server did not start as {self.node} on port {self.port}:\n{out}")

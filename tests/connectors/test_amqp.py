@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aio_pika
 import orjson
@@ -18,6 +19,7 @@ from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
 
 from broker_support import TestIngress, need, stop, unique, until
+from private_brokers import RabbitNode
 
 pytestmark = pytest.mark.service
 URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -192,3 +194,31 @@ async def test_twin_and_probes(channel: AbstractChannel) -> None:
     down = AmqpConnector("rabbit", AmqpSettings(url="amqp://guest:guest@127.0.0.1:1/", timeout=1))
     with pytest.raises(ConnectorError, match=r"RabbitMQ at 127\.0\.0\.1:1"):
         await down.probe()
+
+
+@pytest.mark.long
+async def test_source_and_sink_through_a_node_restart(tmp_path: Path) -> None:
+    node = RabbitNode(tmp_path / "rabbit").start()  # the test's own node: it is restarted
+    url = f"amqp://guest:guest@127.0.0.1:{node.port}/"
+    c = AmqpConnector("rabbit", AmqpSettings(url=url, timeout=5))
+    ingress = TestIngress()
+    source = c.source("f", AmqpTrigger(queue="orders", batch=10))
+    task = asyncio.create_task(source.run(ingress))
+    sink = c.sink(AmqpDelivery(routing_key="orders"))
+
+    async def send(first: int, last: int) -> bool:
+        results = await sink.deliver_many([(Message(flow="f", body={"n": n}), f"d{n}") for n in range(first, last)])
+        return not any(isinstance(r, Exception) for r in results)
+
+    try:
+        await until(source.connected.is_set, timeout=120, what="consuming")
+        assert await send(0, 50)
+        await until(lambda: source.acked == 50, what="the first 50")
+        await asyncio.to_thread(node.restart)  # the quorum queue survives
+        await until(lambda: send(50, 100), timeout=120, what="publishing again after the restart")
+        await until(lambda: len(ingress.items) == 100, timeout=120, what="all 100")
+        assert sorted(b["n"] for b in ingress.bodies()) == list(range(100))
+    finally:
+        await stop(task)
+        await c.close()
+        node.stop()

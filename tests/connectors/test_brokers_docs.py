@@ -28,5 +28,7 @@ def test_reference_names_every_setting(connector: str) -> None:
     section = page.split(f"### `{connector}`", 1)[1].split("\n### ", 1)[0]
     for model in MODELS[connector]:
         for name, field in model.model_fields.items():
-            assert f"| `{name}` |" in section, f"docs/brokers.md: `{connector}` does not describe {model.__name__}.{name}"
+            assert f"| `{name}` |" in section, (
+                f"docs/brokers.md: `{connector}` does not describe {model.__name__}.{name}"
+            )
             assert field.description, f"{model.__name__}.{name} has no description for the reference"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import nats
 import orjson
@@ -17,6 +18,7 @@ from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
 
 from broker_support import TestIngress, need, stop, unique, until
+from private_brokers import NatsServer
 
 pytestmark = pytest.mark.service
 URL = "nats://127.0.0.1:4222"
@@ -171,3 +173,30 @@ async def test_core_subject_round_trip_and_probes(nc: Client) -> None:
     down = NatsConnector("bus", NatsSettings(url="nats://127.0.0.1:1", timeout=1))
     with pytest.raises(ConnectorError, match="NATS at 127"):
         await down.probe()
+
+
+async def test_jetstream_source_reconnects_after_a_server_restart(tmp_path: Path) -> None:
+    server = NatsServer(tmp_path / "nats").start()  # the test's own: it is restarted
+    url = f"nats://127.0.0.1:{server.port}"
+    c = NatsConnector("bus", NatsSettings(url=url, timeout=2))
+    ingress = TestIngress()
+    source = c.source("f", NatsTrigger(subject="orders", stream="ORDERS", batch=5))
+    task = asyncio.create_task(source.run(ingress))
+    sink = c.sink(NatsDelivery(subject="orders"))
+    try:
+        await until(source.connected.is_set, what="consuming")
+        await sink.deliver_many([(Message(flow="f", body={"n": n}), f"d{n}") for n in range(10)])
+        await until(lambda: source.acked == 10, what="the first 10")
+        await asyncio.to_thread(server.restart)  # a file stream and its durable consumer survive
+
+        async def sent() -> bool:  # the sink reconnects too; a refused try is retried here
+            results = await sink.deliver_many([(Message(flow="f", body={"n": n}), f"d{n}") for n in range(10, 20)])
+            return not any(isinstance(r, Exception) for r in results)
+
+        await until(sent, what="publishing again after the restart")
+        await until(lambda: len(ingress.items) == 20, what="the 10 published after the restart")
+        assert ingress.bodies() == [{"n": n} for n in range(20)]
+    finally:
+        await stop(task)
+        await c.close()
+        server.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -17,6 +18,7 @@ from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
 
 from broker_support import TestIngress, need, stop, unique, until
+from private_brokers import RedisServer
 
 pytestmark = pytest.mark.service
 URL = "redis://127.0.0.1:6379/0"
@@ -171,3 +173,28 @@ async def test_probes(raw: aioredis.Redis) -> None:
     with pytest.raises(ConnectorError, match="not reachable"):
         await down.probe()
     await down.close()
+
+
+async def test_stream_source_reconnects_after_a_server_restart(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis").start()  # the test's own: it is restarted
+    url = f"redis://127.0.0.1:{server.port}/0"
+    raw = aioredis.Redis.from_url(url)
+    c = RedisConnector("cache", RedisSettings(url=url, timeout=2))
+    ingress = TestIngress()
+    source = c.source("f", RedisTrigger(stream="orders", start="all", batch=5, block="200ms"))
+    task = asyncio.create_task(source.run(ingress))
+    try:
+        for n in range(10):
+            await raw.xadd("orders", {"body": orjson.dumps({"n": n})})
+        await until(lambda: source.acked == 10, what="the first 10")
+        await asyncio.to_thread(server.restart)  # appendonly: the stream and its group survive
+        raw = aioredis.Redis.from_url(url)
+        for n in range(10, 20):
+            await raw.xadd("orders", {"body": orjson.dumps({"n": n})})
+        await until(lambda: len(ingress.items) == 20, what="the 10 written after the restart")
+        assert ingress.bodies() == [{"n": n} for n in range(20)]
+    finally:
+        await stop(task)
+        await c.close()
+        await raw.aclose()
+        server.stop()

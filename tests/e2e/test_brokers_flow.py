@@ -112,9 +112,7 @@ async def run_flow(tmp_path: Path, count: int, rounds: int, hub_process: list[Hu
     folder = tmp_path / "hub"
     folder.mkdir()
     config = folder / "hub.yaml"
-    config.write_text(
-        CONFIG.format(mqtt=mqtt.port, nats=bus.port, redis=cache.port, tag=tag, queue=queue)
-    )
+    config.write_text(CONFIG.format(mqtt=mqtt.port, nats=bus.port, redis=cache.port, tag=tag, queue=queue))
     hub = HubProcess(config, free_port(), log=folder / "hub.log")
     hub_process.append(hub)
     try:
