@@ -92,9 +92,9 @@ async def test_full_flow_pauses_the_source(raw: aioredis.Redis) -> None:
     c = connector()
     ingress = TestIngress()
     ingress.room.clear()  # the flow is at its bound
-    task = asyncio.create_task(c.source("f", RedisTrigger(stream=stream, start="all", batch=4)).run(ingress))
     for n in range(10):
         await raw.xadd(stream, {"body": orjson.dumps({"n": n})})
+    task = asyncio.create_task(c.source("f", RedisTrigger(stream=stream, start="all", batch=4)).run(ingress))
     await until(lambda: ingress.waiting == 1, what="the source waiting on the full flow")
     info = await raw.xinfo_groups(stream)
     assert info[0]["pending"] == 4, "one batch taken, not acknowledged; the rest left in the stream"
