@@ -28,17 +28,17 @@ CUSTOMER_TABLE = [
     (5, "STATUS-CODE", 68, 69, 2, None),
     (5, "FILLER", 70, 72, 3, None),
     (5, "DETAIL-AREA", 73, 82, 10, None),  # the larger of the two redefinitions
-    (10, "PERSON-DETAIL", 73, 81, 9, None),
+    (10, "PERSON-DETAIL", 73, 82, 10, None),  # a REDEFINES set: each sized as its largest
     (15, "BIRTH-DATE", 73, 80, 8, None),
     (15, "GENDER", 81, 81, 1, None),
     (10, "COMPANY-DETAIL", 73, 82, 10, None),
     (15, "VAT-NO", 73, 79, 7, None),
     (15, "EMPLOYEES", 80, 82, 3, None),
-    (5, "PHONES", 83, 93, 11, 2),
+    (5, "PHONES", 83, 104, 22, 2),  # the whole table: 2 x 11
     (10, "PHONE-TYPE", 83, 83, 1, None),
     (10, "PHONE-NO", 84, 93, 10, None),
     (5, "ORDER-COUNT", 105, 106, 2, None),  # after 2 x 11 bytes of PHONES
-    (5, "ORDERS", 107, 114, 8, 5),
+    (5, "ORDERS", 107, 146, 40, 5),  # OCCURS DEPENDING ON: at its maximum
     (10, "ORDER-NO", 107, 110, 4, None),
     (10, "ORDER-AMT", 111, 114, 4, None),
 ]
@@ -117,9 +117,10 @@ def test_offset_table_matches_the_hand_computed_layout() -> None:
     got = [(r["level"], r["field"].strip(), r["start"], r["end"], r["length"], r["occurs"]) for r in rows]
     assert got == CUSTOMER_TABLE
     orders = next(r for r in rows if r["field"].strip() == "ORDERS")
-    assert orders["depending_on"] == "ORDER-COUNT"
+    assert orders["depending_on"] == "ORDER-COUNT" and orders["size"] == 8 and orders["attrs"] == "[]"
+    assert next(r for r in rows if r["field"].strip() == "PERSON-DETAIL")["attrs"] == "r"
     company = next(r for r in rows if r["field"].strip() == "COMPANY-DETAIL")
-    assert company["redefines"] == "PERSON-DETAIL"
+    assert company["redefines"] == "PERSON-DETAIL" and company["attrs"] == "R" and company["size"] == 10
 
 
 def test_hand_made_record_decodes_to_the_expected_values() -> None:

@@ -45,7 +45,7 @@ def test_free_format_conditions_filler_value_and_edited_pictures() -> None:
         "IS-BLANK": False,
         "PRICE": Decimal("0.00"),
         "FREE-OF-CHARGE": True,
-        "PRINTED": "  1.50-",
+        "PRINTED": Decimal("-1.50"),  # numeric-edited: read as the number it prints
         "NOTE": "NOTE",
         "QTY": 7,
     }
@@ -72,9 +72,12 @@ def test_items_before_any_01_form_one_record_and_77_is_a_record() -> None:
         ("       01 R.\n          05 A OCCURS 1 TO 3 DEPENDING ON N.\n             10 B PIC X.\n", "DEPENDING ON N"),
         ("       01 R.\n          05 A PIC X.\n          05 A PIC X.\n", "appears twice"),
         ("       01 R.\n          05 A PIC X.\n             10 B PIC X.\n", "cannot hold"),
-        ("       01 R.\n          05 A PIC 9(19) COMP.\n", "18 at most"),
+        ("       01 R.\n          05 A PIC 9(39) COMP.\n", "more than 38 digits"),
         ("       01 R.\n          05 A PIC X(3) COMP-3.\n", "must be DISPLAY"),
-        ("       01 R.\n          05 A PIC 99P.\n", "P scaling"),
+        ("       01 R.\n          05 A PIC 9P9.\n", "P must lead"),
+        ("       01 R.\n          05 A PIC S9(4) COMP SIGN LEADING SEPARATE.\n", "only for DISPLAY"),
+        ("       01 R.\n          05 A COMP-2 PIC 9.\n", "take no PIC"),
+        ("       01 R.\n          COPY NOWHERE.\n", "COPY NOWHERE: no such member"),
         ("       01 R.\n          05 A.\n", "neither PIC nor items"),
     ],
 )

@@ -31,8 +31,9 @@ def codec(usage: str, sign: str, digits: int, scale: int, encoding: str, byteord
 @st.composite
 def numeric_case(draw: st.DrawFn) -> tuple[CopybookCodec, int | Decimal]:
     usage = draw(st.sampled_from(USAGES))
-    sign = draw(st.sampled_from(SIGNS))
     binary = usage in ("COMP", "COMP-4", "BINARY", "COMP-5")
+    display = usage in ("", "DISPLAY")
+    sign = draw(st.sampled_from([s for s in SIGNS if display or "SEPARATE" not in s]))
     digits = draw(st.integers(1, 18 if binary else 31))
     scale = draw(st.integers(0, digits))
     encoding = draw(st.sampled_from(ENCODINGS))

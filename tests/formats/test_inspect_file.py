@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+from interlace.formats.copybook import CopybookCodec, CopybookFormat
 from interlace.formats.inspect import inspect_file
 
 COPYBOOKS = Path(__file__).parent / "copybooks"
@@ -46,3 +47,53 @@ def test_other_formats_have_no_table_except_fixed_width(tmp_path: Path) -> None:
         {"field": "n", "start": 1, "end": 4, "length": 4, "type": "decimal"},
         {"field": "s", "start": 5, "end": 6, "length": 2, "type": "str"},
     ]
+
+
+COBRIX_LAYOUT = """-------- FIELD LEVEL/NAME --------- --ATTRIBS--    FLD  START     END  LENGTH
+
+1 ROOT_GROUP                                          1      1      7      7
+  5 FLD                                []             2      1      7      7
+    10 B1                                             3      1      1      1"""
+"""Cobrix's own expected layout of this copybook (its ParseCopybooksFeauresSpec), names with `_`."""
+
+
+def test_the_layout_is_printed_as_cobrix_prints_it() -> None:
+    from interlace.formats.copybook.layout import layout_text
+
+    text = "      01  ROOT-GROUP.\n          05  FLD   OCCURS 7 TIMES\n                    INDEXED BY A1,\n"
+    text += "                               A2.\n              10  B1  PIC X(1).\n"
+    codec = CopybookCodec(CopybookFormat(copybook_text=text))
+    printed = [line[:76].rstrip().replace("-", "_") for line in layout_text(codec.offset_table()).splitlines()]
+    assert printed[2:] == COBRIX_LAYOUT.splitlines()[2:]
+    assert layout_text(codec.offset_table()).splitlines()[0] == COBRIX_LAYOUT.splitlines()[0]
+
+
+def test_the_cli_prints_redefines_sized_as_the_largest(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from interlace.cli.main import app
+
+    (tmp_path / "r.cpy").write_text(
+        "       01  R.\n"
+        "           05  KIND      PIC X.\n"
+        "           05  BODY      PIC X(2).\n"
+        "           05  NUM       REDEFINES BODY PIC 9(4).\n"
+        "           05  TABLE     OCCURS 3 TIMES.\n"
+        "               10  CODE  PIC X(2).\n"
+    )
+    (tmp_path / "r.dat").write_bytes(bytes.fromhex("C1F0F0F1F2C1C1C2C2C3C3"))
+    result = CliRunner().invoke(
+        app, ["inspect-file", str(tmp_path / "r.dat"), "--format", f"copybook: {tmp_path / 'r.cpy'}"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines()[2:8]]
+    assert rows == [
+        ["1", "R", "1", "1", "11", "11"],
+        ["5", "KIND", "2", "1", "1", "1", "X", "display"],
+        ["5", "BODY", "r", "3", "2", "5", "4", "X(2)", "display"],  # the largest of BODY and NUM
+        ["5", "NUM", "R", "4", "2", "5", "4", "9(4)", "display", "REDEFINES", "BODY"],
+        ["5", "TABLE", "[]", "5", "6", "11", "6"],  # the whole table
+        ["10", "CODE", "6", "6", "7", "2", "X(2)", "display"],
+    ]
+    last = json.loads(result.output.splitlines()[-1])
+    assert last == {"KIND": "A", "BODY": "00", "TABLE": [{"CODE": "AA"}, {"CODE": "BB"}, {"CODE": "CC"}]}

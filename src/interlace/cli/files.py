@@ -38,7 +38,9 @@ def inspect_file_command(
     limit: Annotated[int, typer.Option(help="How many records to show.")] = 10,
 ) -> None:
     """Print the first records of FILE as JSON lines (a bad record as {"$error": ...}), after the
-    field offset table (start, end, length; 1-based) for a copybook or fixed-width layout."""
+    field offset table (start, end, length; 1-based) for a copybook (in the form Cobrix prints it:
+    an OCCURS table at its maximum, each item of a REDEFINES set sized as the largest) or a
+    fixed-width layout."""
     from interlace.formats.inspect import inspect_file
 
     format_config, base_dir = _format_from(fmt, config, system)
@@ -47,19 +49,15 @@ def inspect_file_command(
     except (InterlaceError, ValueError, OSError) as exc:
         sys.stderr.write(f"{file}: {exc}\n")
         raise typer.Exit(1) from None
-    if table:
-        header = ("level", "field", "start", "end", "length", "pic", "usage", "occurs", "redefines")
-        sys.stdout.write("{:>5} {:<28} {:>6} {:>6} {:>6} {:<12} {:<8} {:<8} {}\n".format(*header))
+    if table and "number" in table[0]:
+        from interlace.formats.copybook.layout import layout_text
+
+        sys.stdout.write(layout_text(table) + "\n")
+    elif table:
+        sys.stdout.write("{:<28} {:>6} {:>6} {:>6} {}\n".format("field", "start", "end", "length", "type"))
         for row in table:
-            values = [row.get(k) for k in ("level", "field", "start", "end", "length", "pic", "usage")]
-            occurs = row.get("occurs") or ""
-            if row.get("depending_on"):
-                occurs = f"{occurs} dep {row['depending_on']}"
-            redefines = f"REDEFINES {row['redefines']}" if row.get("redefines") else ""
-            cells = ["" if v is None else v for v in values]
-            sys.stdout.write(
-                "{:>5} {:<28} {:>6} {:>6} {:>6} {:<12} {:<8} {:<8} {}\n".format(*cells, str(occurs), redefines)
-            )
+            cells = [row.get(k) for k in ("field", "start", "end", "length", "type")]
+            sys.stdout.write("{:<28} {:>6} {:>6} {:>6} {}\n".format(*["" if v is None else v for v in cells]))
         sys.stdout.write("\n")
     for record in records:
         sys.stdout.write(json.dumps(record, default=str) + "\n")

@@ -83,6 +83,12 @@ class Codec(ABC):
         return None
 
 
+def plain_decimal(value: Decimal) -> str:
+    """A decimal as digits with its point, never in exponent form: 1E-7 is "0.0000001", 0E-10
+    "0.0000000000", and the places it has are kept ("12.30")."""
+    return format(value, "f")
+
+
 def jsonable(value: Any) -> JSON:
     """A decoded value as plain JSON: decimals become exact strings ("-12.30"), bytes hex."""
     if isinstance(value, dict):
@@ -90,7 +96,7 @@ def jsonable(value: Any) -> JSON:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
-        return str(value)
+        return plain_decimal(value)
     if isinstance(value, bytes):
         return value.hex()
     return value

@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import BinaryIO, Literal
 
 from interlace.errors import ParseError
-from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.base import Codec, Record, RecordWriter, plain_decimal
 from interlace.formats.base import lines as bounded_lines
 from interlace.options import Options
 from interlace.types import JSONObject
@@ -163,4 +164,6 @@ class _CsvWriter(RecordWriter):
 def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
     return str(value)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO, Literal
 
 from interlace.errors import ParseError
-from interlace.formats.base import Codec, Record, RecordWriter, lines
+from interlace.formats.base import Codec, Record, RecordWriter, lines, plain_decimal
 from interlace.formats.jsontext import JsonRefused, loads
 from interlace.formats.limits import MAX_DEPTH, depth_offset, value_problem
 from interlace.options import Options
@@ -44,7 +44,7 @@ class JsonLinesFormat(Options):
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return plain_decimal(value)
     if isinstance(value, bytes):
         return value.hex()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -12,13 +12,14 @@ than the record path plus that) are refused with a ParseError naming the line, c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, BinaryIO, Literal, cast
 from xml.etree.ElementTree import Element, SubElement, TreeBuilder, tostring
 
 from pydantic import field_validator
 
 from interlace.errors import ParseError
-from interlace.formats.base import Codec, Record, RecordWriter
+from interlace.formats.base import Codec, Record, RecordWriter, plain_decimal
 from interlace.formats.limits import MAX_DEPTH
 from interlace.options import Options
 from interlace.types import JSON, JSONObject
@@ -178,6 +179,8 @@ def _text(value: JSON) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
     return str(value)
 
 

@@ -31,6 +31,9 @@ class CodePage:
     space: int = field(init=False)
     plus: int = field(init=False)
     minus: int = field(init=False)
+    point: int = field(init=False)
+    points: frozenset[int] = field(init=False)
+    """Bytes read as the explicit decimal point of a numeric item (`.`, and `,` for a comma)."""
     digits: bytes = field(init=False)
     """translate() table: a digit byte to its ASCII digit, anything else to `?`."""
     overpunch: dict[int, tuple[int, bool]] = field(init=False)
@@ -45,6 +48,8 @@ class CodePage:
         self.space = " ".encode(self.encoding)[0]
         self.plus = "+".encode(self.encoding)[0]
         self.minus = "-".encode(self.encoding)[0]
+        self.point = ".".encode(self.encoding)[0]
+        self.points = frozenset((self.point, ",".encode(self.encoding)[0]))
         table = bytearray(b"?" * 256)
         for d in range(10):
             table[str(d).encode(self.encoding)[0]] = 0x30 + d

@@ -20,10 +20,11 @@ from interlace.types import JSONObject
 
 
 class RecordEncoder:
-    def __init__(self, record: Item, opts: FieldOptions, keys: Mapping[int, str]) -> None:
+    def __init__(self, record: Item, opts: FieldOptions, keys: Mapping[int, str], variable_occurs: bool = True) -> None:
         self.record = record
         self.opts = opts
         self.keys = keys
+        self.variable_occurs = variable_occurs
         self.space = bytes([opts.codepage.space])
 
     def encode(self, value: JSONObject) -> bytes:
@@ -69,13 +70,17 @@ class RecordEncoder:
             counter = seen.get(item.depending_on.upper())
             if counter != len(value):
                 raise Located("", len(out), f"has {len(value)} elements but {item.depending_on} is {counter!r}")
-        if not item.occurs_min <= len(value) <= item.count:
+        low = item.occurs_min if item.depending_on is None else 0
+        if not low <= len(value) <= item.count:
             raise Located("", len(out), f"has {len(value)} elements, OCCURS allows {item.occurs_min}..{item.count}")
+        start = len(out)
         for index, element in enumerate(value):
             try:
                 self._one(item, element, out, seen)
             except Located as exc:
                 raise exc.under(f"[{index + 1}]") from None
+        if not self.variable_occurs:
+            out.extend(self.space * (start + item.size * item.count - len(out)))
 
     def _one(self, item: Item, value: Any, out: bytearray, seen: dict[str, Any]) -> None:
         if item.is_group:

@@ -8,9 +8,9 @@ from typing import Literal
 
 from interlace.formats.copybook.picture import Picture
 
-Usage = Literal["display", "binary", "native", "packed"]
-"""DISPLAY; COMP/COMP-4/BINARY (`binary`, bounded by the PIC digits); COMP-5 (`native`, the whole
-storage); COMP-3/PACKED-DECIMAL (`packed`)."""
+Usage = Literal["display", "binary", "native", "packed", "float", "double"]
+"""DISPLAY; COMP/COMP-0/COMP-4/BINARY (`binary`, bounded by the PIC digits); COMP-5 (`native`, the
+whole storage); COMP-3/PACKED-DECIMAL (`packed`); COMP-1 (`float`) and COMP-2 (`double`)."""
 Sign = Literal["trailing", "leading", "trailing_separate", "leading_separate"]
 Literal_ = str | int | Decimal
 """A VALUE literal: text, a number, or a figurative constant kept as its upper-case name."""
@@ -37,6 +37,11 @@ class Item:
     depending_on: str | None = None
     redefines: str | None = None
     value: Literal_ | None = None
+    explicit_sign: bool = False
+    """The entry itself has a SIGN clause (not one inherited from its group)."""
+    blank_when_zero: bool = False
+    copy_file: str | None = None
+    """The file the entry was read from when it came in through COPY (None: the copybook itself)."""
     children: list[Item] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     # Filled in by the layout:

@@ -1,19 +1,24 @@
 """Reads COBOL copybook text into a tree of `Item`s.
 
 Accepts fixed format (sequence area in columns 1-6, indicator in column 7, `*` or `/` there for a
-comment line, text up to column 72) and free format (no sequence area; `*>` starts a comment).
-Supported clauses: level numbers 01-49, 77, 88 (condition names), 66 (ignored: RENAMES takes no
-storage); PIC/PICTURE; USAGE DISPLAY, COMP, COMP-4, BINARY, COMP-5, COMP-3, PACKED-DECIMAL
-(also written as COMPUTATIONAL-n); SIGN LEADING/TRAILING [SEPARATE]; OCCURS n [TO m] [TIMES]
-[DEPENDING ON x] with KEY/INDEXED BY phrases skipped; REDEFINES; VALUE(S) with THRU ranges and
-figurative constants; JUSTIFIED and BLANK WHEN ZERO (accepted, no effect on reading).
-Refused with a clear error: COMP-1/COMP-2 (floating point), SYNCHRONIZED (slack bytes), P scaling.
+comment line, text up to column 72) and free format (no sequence area; `*>` starts a comment); a
+DOS end-of-file byte (X'1A') ends the text. Supported clauses: level numbers 01-49, 77, 88
+(condition names), 66 (ignored: RENAMES takes no storage); PIC/PICTURE; USAGE DISPLAY, COMP,
+COMP-0, COMP-4, BINARY, COMP-5, COMP-3, PACKED-DECIMAL, COMP-1, COMP-2 (also written as
+COMPUTATIONAL-n); SIGN LEADING/TRAILING [SEPARATE] (which makes a PIC without S signed, as the
+reference readers take it); OCCURS [m TO] n [TIMES] [DEPENDING ON x] (without `m TO` the minimum
+is 1, as IBM COBOL and Cobrix have it) with KEY/INDEXED BY phrases skipped; REDEFINES; VALUE(S)
+with THRU ranges and figurative constants; BLANK WHEN ZERO; JUSTIFIED (no effect on reading);
+`COPY member [OF|IN library] [REPLACING ==a== BY ==b== ...].` resolved from a library path.
+Refused with a clear error: SYNCHRONIZED (slack bytes), POINTER, INDEX.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from pathlib import Path
 
 from interlace.errors import ParseError
 from interlace.formats.copybook.model import Condition, Item, Literal_, Sign, Usage
@@ -26,6 +31,12 @@ _USAGES: dict[str, Usage] = {
     "COMP-4": "binary",
     "COMPUTATIONAL-4": "binary",
     "BINARY": "binary",
+    "COMP-0": "binary",
+    "COMPUTATIONAL-0": "binary",
+    "COMP-1": "float",
+    "COMPUTATIONAL-1": "float",
+    "COMP-2": "double",
+    "COMPUTATIONAL-2": "double",
     "COMP-5": "native",
     "COMPUTATIONAL-5": "native",
     "COMP-3": "packed",
@@ -33,10 +44,6 @@ _USAGES: dict[str, Usage] = {
     "PACKED-DECIMAL": "packed",
 }
 _UNSUPPORTED = {
-    "COMP-1": "COMP-1 (floating point) is not supported",
-    "COMPUTATIONAL-1": "COMP-1 (floating point) is not supported",
-    "COMP-2": "COMP-2 (floating point) is not supported",
-    "COMPUTATIONAL-2": "COMP-2 (floating point) is not supported",
     "SYNC": "SYNCHRONIZED (slack bytes) is not supported",
     "SYNCHRONIZED": "SYNCHRONIZED (slack bytes) is not supported",
     "POINTER": "USAGE POINTER is not supported",
@@ -87,7 +94,7 @@ class CopybookError(ParseError):
 
 def source_lines(text: str) -> list[tuple[int, str]]:
     """The code of each line (comments and sequence areas removed), with its 1-based number."""
-    raw = text.expandtabs(8).splitlines()
+    raw = text.split("\x1a", 1)[0].expandtabs(8).splitlines()  # X'1A': DOS end of file
     meaningful = [line for line in raw if line.strip()]
     fixed = bool(meaningful) and all(
         len(line) > 6 and all(c == " " or c.isdigit() for c in line[:6]) for line in meaningful
@@ -220,6 +227,7 @@ def parse_entry(tokens: list[str], line: int, file: str) -> Item | Condition | N
     if not (1 <= level <= 49 or level == 77):
         raise entry.error(f"level {level} is not a data level")
     item = Item(level=1 if level == 77 else level, name=name, line=line)
+    explicit_sign = False
     while (word := entry.peek()) is not None:
         entry.take()
         if word in _UNSUPPORTED:
@@ -250,6 +258,7 @@ def parse_entry(tokens: list[str], line: int, file: str) -> Item | Condition | N
             if separate:
                 entry.take()
                 entry.skip("CHARACTER")
+            explicit_sign = True
             sign: Sign = "leading" if word == "LEADING" else "trailing"
             item.sign = (
                 "leading_separate" if separate and sign == "leading" else ("trailing_separate" if separate else sign)
@@ -265,10 +274,16 @@ def parse_entry(tokens: list[str], line: int, file: str) -> Item | Condition | N
             entry.skip("RIGHT")
         elif word == "BLANK":
             entry.skip("WHEN", "ZERO", "ZEROS", "ZEROES")
+            item.blank_when_zero = True
         elif word in ("GLOBAL", "EXTERNAL", "IS"):
             continue
         else:
             raise entry.error(f"unexpected {entry.tokens[entry.pos - 1]!r}")
+    if item.picture is not None and item.usage in ("float", "double"):
+        raise entry.error("COMP-1 and COMP-2 items take no PIC")
+    item.explicit_sign = explicit_sign
+    if explicit_sign and item.picture is not None and item.picture.kind == "numeric":
+        item.picture = item.picture.with_sign()  # a SIGN clause on PIC 99V99 still has a sign
     return item
 
 
@@ -278,7 +293,8 @@ def _occurs(entry: _Entry, item: Item) -> None:
         raise entry.error(f"OCCURS needs a count, found {first!r}")
     item.occurs = int(first)
     item.occurs_min = int(first)
-    if entry.peek() == "TO":
+    explicit_min = entry.peek() == "TO"
+    if explicit_min:
         entry.take()
         last = entry.take()
         if not last.isdigit():
@@ -289,6 +305,8 @@ def _occurs(entry: _Entry, item: Item) -> None:
         entry.take()
         entry.skip("ON")
         item.depending_on = entry.take()
+        if not explicit_min:
+            item.occurs_min = 1  # OCCURS n DEPENDING ON: 1 TO n (IBM COBOL; Cobrix's arrayMinSize)
     elif item.occurs_min != item.occurs:
         raise entry.error("OCCURS n TO m needs DEPENDING ON")
     while entry.peek() in ("ASCENDING", "DESCENDING", "INDEXED"):
@@ -302,26 +320,137 @@ def _occurs(entry: _Entry, item: Item) -> None:
             entry.take()
 
 
-def parse_copybook(text: str, file: str = "<copybook>") -> list[Item]:
-    """The copybook's records (level 01 and 77 items); entries before any 01 form one record."""
-    records: list[Item] = []
-    stack: list[Item] = []
-    last: Item | None = None
+_LISTING = {"EJECT", "SKIP1", "SKIP2", "SKIP3", "TITLE"}
+_MEMBER_SUFFIXES = ("", ".cpy", ".CPY", ".cbl", ".CBL", ".cob", ".COB", ".copy", ".txt")
+_MAX_COPY_DEPTH = 16
+Replacing = list[tuple[list[str], list[str]]]
+
+
+def _operand(tokens: list[str], pos: int, line: int, file: str) -> tuple[list[str], int]:
+    """A REPLACING operand at `pos`: `==pseudo text==` (its words) or one word; and the next pos."""
+    if pos >= len(tokens):
+        raise CopybookError(f"line {line}: COPY ... REPLACING ends too early", file=file)
+    first = tokens[pos]
+    if not first.startswith("=="):
+        return [first], pos + 1
+    words: list[str] = []
+    text = first[2:]
+    while True:
+        if text.endswith("==") and (len(words) > 0 or len(text) >= 2):
+            inner = text[:-2]
+            if inner:
+                words.append(inner)
+            return words, pos + 1
+        if text:
+            words.append(text)
+        pos += 1
+        if pos >= len(tokens):
+            raise CopybookError(f"line {line}: pseudo-text after REPLACING is not closed with ==", file=file)
+        text = tokens[pos]
+
+
+def _copy_clause(tokens: list[str], line: int, file: str) -> tuple[str, Replacing]:
+    if len(tokens) < 2:
+        raise CopybookError(f"line {line}: COPY needs a member name", file=file)
+    member = tokens[1].strip("'\"")
+    pos = 2
+    if pos < len(tokens) and tokens[pos].upper() in ("OF", "IN"):
+        pos += 2  # the library name: members are looked up in the configured library folders
+    pairs: Replacing = []
+    if pos < len(tokens):
+        if tokens[pos].upper() != "REPLACING":
+            raise CopybookError(f"line {line}: unexpected {tokens[pos]!r} in COPY", file=file)
+        pos += 1
+        while pos < len(tokens):
+            old, pos = _operand(tokens, pos, line, file)
+            if pos >= len(tokens) or tokens[pos].upper() != "BY":
+                raise CopybookError(f"line {line}: COPY ... REPLACING needs BY", file=file)
+            new, pos = _operand(tokens, pos + 1, line, file)
+            pairs.append((old, new))
+    return member, pairs
+
+
+def _replace(tokens: list[str], pairs: Replacing) -> list[str]:
+    for old, new in pairs:
+        if len(old) == 1 and not old[0][:1].isalnum():
+            # `==:TAG:==` replaces that text inside words (the usual prefix idiom)
+            pattern = re.compile(re.escape(old[0]), re.IGNORECASE)
+            tokens = [pattern.sub(" ".join(new), t) for t in tokens]
+            continue
+        upper = [w.upper() for w in old]
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            if [t.upper() for t in tokens[i : i + len(old)]] == upper:
+                out.extend(new)
+                i += len(old)
+            else:
+                out.append(tokens[i])
+                i += 1
+        tokens = out
+    return tokens
+
+
+def find_member(member: str, library: Sequence[Path], file: str, line: int) -> Path:
+    """The file of a COPY member in the library folders (name as written, upper or lower case,
+    with or without .cpy/.cbl/.cob)."""
+    for folder in library:
+        for name in dict.fromkeys((member, member.upper(), member.lower())):
+            for suffix in _MEMBER_SUFFIXES:
+                candidate = folder / f"{name}{suffix}"
+                if candidate.is_file():
+                    return candidate
+    where = ", ".join(str(f) for f in library) or "no library folder"
+    raise CopybookError(f"line {line}: COPY {member}: no such member in {where}", file=file)
+
+
+def _statements(
+    text: str, file: str, library: Sequence[Path], replacing: Replacing, depth: int, copied: bool
+) -> Iterator[tuple[str | None, int, list[str]]]:
+    """(file when copied else None, line, tokens) of each entry, COPY members spliced in."""
     for line, sentence in sentences(text):
         tokens = _tokens(sentence)
         if not tokens:
             continue
-        if tokens[0].upper() in ("COPY", "REPLACE", "EJECT", "SKIP1", "SKIP2", "SKIP3"):
-            raise CopybookError(f"line {line}: {tokens[0]} is not supported", file=file)
-        parsed = parse_entry(tokens, line, file)
+        if replacing:
+            tokens = _replace(tokens, replacing)
+        head = tokens[0].upper()
+        if head in _LISTING:
+            continue
+        if head == "COPY":
+            if depth >= _MAX_COPY_DEPTH:
+                raise CopybookError(f"line {line}: COPY nested more than {_MAX_COPY_DEPTH} deep", file=file)
+            member, pairs = _copy_clause(tokens, line, file)
+            path = find_member(member, library, file, line)
+            try:
+                member_text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise CopybookError(f"line {line}: COPY {member}: {exc.strerror}", file=file) from None
+            yield from _statements(member_text, str(path), library, pairs, depth + 1, True)
+            continue
+        if head == "REPLACE":
+            raise CopybookError(f"line {line}: REPLACE is not supported (COPY ... REPLACING is)", file=file)
+        yield (file if copied else None), line, tokens
+
+
+def parse_copybook(text: str, file: str = "<copybook>", library: Sequence[Path] = ()) -> list[Item]:
+    """The copybook's records (level 01 and 77 items); entries before any 01 form one record.
+    `library`: the folders COPY members are looked up in."""
+    records: list[Item] = []
+    stack: list[Item] = []
+    last: Item | None = None
+    for copied, line, tokens in _statements(text, file, library, [], 0, False):
+        where = copied or file
+        parsed = parse_entry(tokens, line, where)
         if parsed is None:
             continue
         if isinstance(parsed, Condition):
             if last is None:
-                raise CopybookError(f"line {line}: a level-88 entry must follow an item", file=file)
+                raise CopybookError(f"line {line}: a level-88 entry must follow an item", file=where)
             last.conditions.append(parsed)
             continue
         item = parsed
+        item.copy_file = copied
         while stack and stack[-1].level >= item.level:
             stack.pop()
         if stack:
@@ -329,7 +458,7 @@ def parse_copybook(text: str, file: str = "<copybook>") -> list[Item]:
             if parent.picture is not None:
                 raise CopybookError(
                     f"line {line}: {parent.name} has a PIC, so it cannot hold {item.name}",
-                    file=file,
+                    file=where,
                     field=item.name,
                 )
             parent.children.append(item)
