@@ -141,11 +141,14 @@ class _Builder:
         convert = decoder_for(item, self.opts)
         remember = item.name.upper() if item.name.upper() in self.remember else None
         lenient = self.tree.field_errors
+        text = item.picture is not None and item.picture.kind == "alphanumeric"
 
         def elementary(data: bytes, pos: int, seen: Seen) -> tuple[Any, int]:
             end = pos + size
             if end > len(data):
-                raise Located("", pos, f"the record ends at byte {len(data)}, before this item ({size} bytes)")
+                if not (text and pos < len(data)):
+                    raise Located("", pos, f"the record ends at byte {len(data)}, before this item ({size} bytes)")
+                end = len(data)  # a text item cut short by the end of a variable-length record
             try:
                 value = convert(data[pos:end])
             except (FieldError, UnicodeDecodeError) as exc:
@@ -200,11 +203,14 @@ class _Builder:
         size, name = item.size, item.name
         convert = decoder_for(item, self.opts)
         remember = item.name.upper() if item.name.upper() in self.remember else None
+        text = item.picture is not None and item.picture.kind == "alphanumeric"
 
         def field(data: bytes, pos: int, seen: Seen, out: dict[str, Any]) -> int:
             end = pos + size
             if end > len(data):
-                raise Located(name, pos, f"the record ends at byte {len(data)}, before this item ({size} bytes)")
+                if not (text and pos < len(data)):
+                    raise Located(name, pos, f"the record ends at byte {len(data)}, before this item ({size} bytes)")
+                end = len(data)  # a text item cut short by the end of a variable-length record
             try:
                 value = convert(data[pos:end])
             except (FieldError, UnicodeDecodeError) as exc:

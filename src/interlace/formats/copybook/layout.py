@@ -221,5 +221,5 @@ def layout_text(rows: list[JSONObject]) -> str:
         if row.get("redefines"):
             extra += f" REDEFINES {row['redefines']}"
         line = f"{name:<39}{row['attrs']!s:<11}{row['number']:>5}{row['start']:>7}{row['end']:>7}{row['length']:>7}"
-        lines.append(f"{line}  {extra}".rstrip())
+        lines.append(f"{line}  {extra.strip()}".rstrip())
     return "\n".join(lines) + "\n"
