@@ -75,12 +75,17 @@ def printable(encoding: str) -> list[str]:
     return chars
 
 
+@cache
+def text_codec(encoding: str, length: int) -> CopybookCodec:
+    text = f"       01  REC.\n           05  NAME PIC X({length}).\n"
+    return CopybookCodec(CopybookFormat(copybook_text=text, encoding=encoding))
+
+
 @st.composite
 def text_case(draw: st.DrawFn) -> tuple[CopybookCodec, str]:
     encoding = draw(st.sampled_from(ENCODINGS))
     length = draw(st.integers(1, 40))
-    text = f"       01  REC.\n           05  NAME PIC X({length}).\n"
-    chosen = CopybookCodec(CopybookFormat(copybook_text=text, encoding=encoding))
+    chosen = text_codec(encoding, length)
     value = draw(st.text(st.sampled_from(printable(encoding)), max_size=length)).rstrip(" ")
     return chosen, value
 
@@ -102,12 +107,17 @@ ODO = """
 """
 
 
+@cache
+def odo_codec() -> CopybookCodec:
+    return CopybookCodec(CopybookFormat(copybook_text=ODO, record_format="rdw"))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.text("ABC123", max_size=3), st.integers(-99999, 99999)), max_size=12))
 def test_occurs_depending_on_round_trips_in_rdw_records(items: list[tuple[str, int]]) -> None:
     import io
 
-    chosen = CopybookCodec(CopybookFormat(copybook_text=ODO, record_format="rdw"))
+    chosen = odo_codec()
     record = {"N": len(items), "ITEMS": [{"CODE": c, "QTY": q} for c, q in items], "AFTER": "OK"}
     out = io.BytesIO()
     chosen.writer(out).write(record)

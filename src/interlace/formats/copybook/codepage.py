@@ -1,4 +1,6 @@
-"""Code pages: EBCDIC (cp037, cp500, cp273, cp1047) and ASCII-family encodings.
+"""Code pages: EBCDIC (cp037, cp273, cp277, cp278, cp280, cp284, cp285, cp297, cp500, cp838,
+cp870, cp875, cp1047, cp1140-cp1148: from Python's codecs or the pinned `ebcdic` package) and
+ASCII-family encodings.
 
 Zoned decimal digits are F0-F9 in EBCDIC and 30-39 in ASCII. An overpunched sign lives in the
 zone of the sign digit: in EBCDIC zone C (or F, unsigned) is positive and D negative; in ASCII
@@ -38,6 +40,9 @@ class CodePage:
     """translate() table: a digit byte to its ASCII digit, anything else to `?`."""
     overpunch: dict[int, tuple[int, bool]] = field(init=False)
     """A sign-carrying byte -> (digit, negative)."""
+    table: str | None = field(init=False)
+    """The 256 characters of a single-byte code page where every byte decodes (for
+    codecs.charmap_decode); None for other encodings."""
 
     def __post_init__(self) -> None:
         ensure(self.encoding)
@@ -45,6 +50,11 @@ class CodePage:
         if len(zero) != 1 or len("9".encode(self.encoding)) != 1:
             raise ValueError(f"{self.encoding}: digits are not single bytes")
         self.ebcdic = zero == b"\xf0"
+        try:
+            decoded = bytes(range(256)).decode(self.encoding)
+        except UnicodeDecodeError:
+            decoded = ""
+        self.table = decoded if len(decoded) == 256 else None
         self.space = " ".encode(self.encoding)[0]
         self.plus = "+".encode(self.encoding)[0]
         self.minus = "-".encode(self.encoding)[0]

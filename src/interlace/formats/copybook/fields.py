@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
+from codecs import charmap_decode
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
@@ -84,10 +85,18 @@ def decoder_for(item: Item, opts: FieldOptions) -> Callable[[bytes], Any]:
     blank_zero = item.blank_when_zero
     point = _point_index(item)
 
+    signed = picture.signed
+
     def number(raw: bytes) -> Any:
         if raw in (spaces, low):
             return scaled(0) if blank_zero and raw == spaces else _blank(picture, opts)
         if packed:
+            nibbles = raw.hex()
+            body, sign = nibbles[:-1], nibbles[-1]
+            if sign == "c" and body.isdigit():
+                return scaled(int(body))  # the usual positive value, without a call
+            if sign == "d" and signed and body.isdigit():
+                return scaled(-int(body))
             whole = _unpack(raw, picture)
         else:
             if point is not None:
@@ -112,6 +121,10 @@ def _point_index(item: Item) -> int | None:
 
 def _text_decoder(opts: FieldOptions) -> Callable[[bytes], Any]:
     encoding = opts.codepage.encoding
+    table = opts.codepage.table
+    if table is not None and opts.trim == "right" and opts.control_characters == "keep" and opts.low_values == "keep":
+        # a single-byte code page: straight to the C charmap decoder, skipping the codec's wrapper
+        return lambda raw: charmap_decode(raw, "strict", table)[0].rstrip(" ")
     strip: Callable[[str], str] = {
         "none": lambda s: s,
         "left": lambda s: s.lstrip(" "),

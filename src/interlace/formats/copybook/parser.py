@@ -426,7 +426,8 @@ def _statements(
                 member_text = path.read_text(encoding="utf-8", errors="replace")
             except OSError as exc:
                 raise CopybookError(f"line {line}: COPY {member}: {exc.strerror}", file=file) from None
-            yield from _statements(member_text, str(path), library, pairs, depth + 1, True)
+            # the member's own REPLACING first, then the one the member itself was copied with
+            yield from _statements(member_text, str(path), library, pairs + replacing, depth + 1, True)
             continue
         if head == "REPLACE":
             raise CopybookError(f"line {line}: REPLACE is not supported (COPY ... REPLACING is)", file=file)
