@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from interlace.formats.copybook import CopybookCodec, CopybookFormat
 
-USAGES = ["", "DISPLAY", "COMP", "COMP-4", "BINARY", "COMP-5", "COMP-3", "PACKED-DECIMAL"]
+USAGES = ["", "DISPLAY", "COMP", "COMP-0", "COMP-4", "BINARY", "COMP-5", "COMP-3", "PACKED-DECIMAL"]
 SIGNS = ["unsigned", "", "SIGN LEADING", "SIGN TRAILING", "SIGN LEADING SEPARATE", "SIGN TRAILING SEPARATE"]
 ENCODINGS = ["cp037", "cp500", "cp273", "cp1047", "ascii", "latin-1"]
 
@@ -31,7 +31,7 @@ def codec(usage: str, sign: str, digits: int, scale: int, encoding: str, byteord
 @st.composite
 def numeric_case(draw: st.DrawFn) -> tuple[CopybookCodec, int | Decimal]:
     usage = draw(st.sampled_from(USAGES))
-    binary = usage in ("COMP", "COMP-4", "BINARY", "COMP-5")
+    binary = usage in ("COMP", "COMP-0", "COMP-4", "BINARY", "COMP-5")
     display = usage in ("", "DISPLAY")
     sign = draw(st.sampled_from([s for s in SIGNS if display or "SEPARATE" not in s]))
     digits = draw(st.integers(1, 18 if binary else 31))
