@@ -7,7 +7,7 @@ DOS end-of-file byte (X'1A') ends the text. Supported clauses: level numbers 01-
 COMP-0, COMP-4, BINARY, COMP-5, COMP-3, PACKED-DECIMAL, COMP-1, COMP-2 (also written as
 COMPUTATIONAL-n); SIGN LEADING/TRAILING [SEPARATE] (which makes a PIC without S signed, as the
 reference readers take it); OCCURS [m TO] n [TIMES] [DEPENDING ON x] (without `m TO` the minimum
-is 1, as IBM COBOL and Cobrix have it) with KEY/INDEXED BY phrases skipped; REDEFINES; VALUE(S)
+is 1, as the COBOL references and Cobrix have it) with KEY/INDEXED BY phrases skipped; REDEFINES; VALUE(S)
 with THRU ranges and figurative constants; BLANK WHEN ZERO; JUSTIFIED (no effect on reading);
 `COPY member [OF|IN library] [REPLACING ==a== BY ==b== ...].` resolved from a library path.
 Refused with a clear error: SYNCHRONIZED (slack bytes), POINTER, INDEX.
@@ -306,7 +306,7 @@ def _occurs(entry: _Entry, item: Item) -> None:
         entry.skip("ON")
         item.depending_on = entry.take()
         if not explicit_min:
-            item.occurs_min = 1  # OCCURS n DEPENDING ON: 1 TO n (IBM COBOL; Cobrix's arrayMinSize)
+            item.occurs_min = 1  # OCCURS n DEPENDING ON: 1 TO n (COBOL's default minimum; Cobrix's arrayMinSize)
     elif item.occurs_min != item.occurs:
         raise entry.error("OCCURS n TO m needs DEPENDING ON")
     while entry.peek() in ("ASCENDING", "DESCENDING", "INDEXED"):
