@@ -7,7 +7,7 @@ DEV := $(VENV)/.installed-dev
 # `make run` needs only what the hub needs (RUNTIME); the tests and linters add the dev tools
 # (ruff, mypy, type stubs, pytest: DEV). Each stamp is remade when pyproject.toml changes.
 
-.PHONY: setup run test test-long lint typecheck audit bench conformance clean
+.PHONY: setup run test test-long lint typecheck audit bench conformance screenshots clean
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PY=/path/to/python3.11)"; exit 1; }
@@ -56,6 +56,10 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/bench_mapping.py
 	$(BIN)/python benchmarks/bench_files.py
 	$(BIN)/python benchmarks/bench_databases.py --rows 100000
+
+# The console's pages as its browser tests see them, into docs/console/ (needs /usr/bin/chromium)
+screenshots: $(DEV)
+	INTERLACE_SCREENSHOTS=$(CURDIR)/docs/console $(BIN)/pytest -q tests/web/test_console_browser.py
 
 conformance: $(DEV)
 	$(BIN)/python benchmarks/jsonata_conformance.py

@@ -9,15 +9,17 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
 from interlace.hub import Hub
 from interlace.web import auth
+from interlace.web.console import PUBLIC
 
 from support import interlace
 
@@ -76,18 +78,29 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def api_routes(hub: Hub) -> list[tuple[str, str]]:
-    """Every (method, path) the app serves, but the webhooks and the probes (/health, /healthz,
-    /readyz: no token, for a load balancer or an orchestrator)."""
+def all_routes(hub: Hub) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, mounts walked into, but the webhooks and the probes
+    (/health, /healthz, /readyz: no token, for a load balancer or an orchestrator)."""
     found = []
-    for route in hub.app().routes:
-        assert isinstance(route, Route), f"{route!r}: the walk knows only Route; teach it this kind"
-        if route.path in ("/health", "/healthz", "/readyz") or route.path in WEBHOOK_PATHS:
-            continue
-        for method in sorted(route.methods or ()):
-            if method != "HEAD":
-                found.append((method, route.path))
+
+    def walk(routes: list[Any], prefix: str) -> None:
+        for route in routes:
+            if isinstance(route, Mount):
+                walk(route.routes, prefix + route.path)
+                continue
+            assert isinstance(route, Route), f"{route!r}: the walk knows only Route and Mount; teach it this kind"
+            path = prefix + route.path
+            if path in ("/health", "/healthz", "/readyz") or path in WEBHOOK_PATHS:
+                continue
+            found.extend((m, path) for m in sorted(route.methods or ()) if m != "HEAD")
+
+    walk(hub.app().routes, "")
     return found
+
+
+def api_routes(hub: Hub) -> list[tuple[str, str]]:
+    """The routes behind a token: all but the console's (behind a session, tests/web)."""
+    return [(m, p) for m, p in all_routes(hub) if not p.startswith("/console")]
 
 
 async def test_every_route_needs_a_token_and_every_mutating_route_refuses_a_viewer(hub: Hub) -> None:
@@ -95,9 +108,10 @@ async def test_every_route_needs_a_token_and_every_mutating_route_refuses_a_view
     routes = api_routes(hub)
     # the walk sees the routes it must guard (so it cannot pass by seeing none)
     assert {("POST", "/api/exceptions/{exception_id}/retry"), ("POST", "/api/exceptions/{exception_id}/discard"),
-            ("GET", "/metrics"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{name}")} <= set(routes)  # fmt: skip
+            ("GET", "/metrics"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{name}"),
+            ("POST", "/api/exceptions/retry"), ("GET", "/api/openapi.json")} <= set(routes)  # fmt: skip
     mutating = [(m, p) for m, p in routes if m not in ("GET", "HEAD")]
-    assert len(mutating) >= 4
+    assert len(mutating) >= 6
     async with client(hub) as anonymous, client(hub, "il_not-a-token") as stranger, client(
         hub, made["viewer"]
     ) as viewer:
@@ -112,6 +126,21 @@ async def test_every_route_needs_a_token_and_every_mutating_route_refuses_a_view
             assert r.status_code == 403, (method, path, r.text)
     denied = [e for e in await hub.backend.audit_log() if e.outcome == "denied"]
     assert {(e.actor, e.action) for e in denied} == {("viewer-1", f"{m} {concrete(p)}") for m, p in mutating}
+
+
+async def test_every_console_route_but_the_login_page_needs_a_session(hub: Hub) -> None:
+    made = await tokens(hub)
+    routes = [(m, p) for m, p in all_routes(hub) if p.startswith("/console")]
+    assert set(routes) >= PUBLIC and len(routes) > len(PUBLIC) + 10
+    async with client(hub) as anonymous, client(hub, made["admin"]) as bearer:
+        for method, path in sorted(set(routes) - PUBLIC):
+            for c in (anonymous, bearer):  # a bearer token opens the API, not the console
+                stream = path.endswith("/events")  # as EventSource asks: no redirect to a page
+                r = await c.request(method, concrete(path), headers={"accept": "text/event-stream"} if stream else {})
+                if method == "GET" and not stream:
+                    assert r.status_code == 303 and r.headers["location"].startswith("/console/login?next="), path
+                else:
+                    assert r.status_code == 401, (method, path, r.text)
 
 
 async def test_a_malformed_authorization_header_is_401(hub: Hub) -> None:

@@ -465,6 +465,25 @@ class Backend(ABC):
         """The latest `limit` lines (of one actor when given), newest first."""
         raise TokensUnsupported(self)
 
+    # -- console sessions (web/sessions.py): a token traded at the login page for a cookie --
+    async def create_session(self, session_hash: str, token_id: int, csrf: str, expires_at: float) -> None:
+        """Store a console session by its hash, for the live token `token_id`, until `expires_at`."""
+        raise TokensUnsupported(self)
+
+    async def session(self, session_hash: str, now: float) -> tuple[ApiToken, str] | None:
+        """The token and CSRF value of an unexpired session whose token is not revoked, if any."""
+        raise TokensUnsupported(self)
+
+    async def end_session(self, session_hash: str) -> None:
+        """Forget a session (logout); expired sessions are dropped on the way."""
+        raise TokensUnsupported(self)
+
+    # -- reads for the admin API and the console ------------------------------------------
+    async def recent_messages(self, *, flow: str | None = None, limit: int = 50) -> list[TraceEntry]:
+        """The `received` trace entries of the latest `limit` messages (of one flow when given),
+        newest first (empty when tracing is off)."""
+        raise TokensUnsupported(self)
+
 
 Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
@@ -500,4 +519,4 @@ class AuditEntry:
 
 class TokensUnsupported(NotImplementedError):
     def __init__(self, backend: object) -> None:
-        super().__init__(f"the {type(backend).__name__} store keeps no API tokens or audit log")
+        super().__init__(f"the {type(backend).__name__} store keeps no API tokens, sessions or audit log")

@@ -1025,7 +1025,7 @@ class SqliteBackend(Backend):
             rows = conn.execute("SELECT flow, received, delivered, exceptions FROM flow_counts ORDER BY flow")
             return [FlowCounts(*r) for r in rows.fetchall()]
 
-        return await self._run(op)
+        return await asyncio.to_thread(self._read, op)  # the console asks every second: not through the writer
 
     async def daily_counts(self, since: str | None = None, until: str | None = None) -> list[DayCounts]:
         def op(conn: sqlite3.Connection) -> list[DayCounts]:
@@ -1289,6 +1289,53 @@ class SqliteBackend(Backend):
 
         return await self._run_tokens(op)
 
+    async def create_session(self, session_hash: str, token_id: int, csrf: str, expires_at: float) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.execute("DELETE FROM console_sessions WHERE expires_at <= ?", (now,))
+            conn.execute(
+                "INSERT INTO console_sessions (session_hash, token_id, csrf, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (session_hash, token_id, csrf, now, expires_at),
+            )
+
+        await self._run_tokens(op)
+
+    async def session(self, session_hash: str, now: float) -> tuple[ApiToken, str] | None:
+        columns = ", ".join(f"t.{c}" for c in _TOKEN_COLUMNS.split(", "))
+
+        def op(conn: sqlite3.Connection) -> tuple[ApiToken, str] | None:
+            row = conn.execute(
+                f"SELECT {columns}, s.csrf FROM console_sessions s JOIN api_tokens t ON t.id = s.token_id"
+                " WHERE s.session_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL",
+                (session_hash, now),
+            ).fetchone()
+            return None if row is None else (ApiToken(*row[:-1]), row[-1])
+
+        return await self._run_tokens(op)
+
+    async def end_session(self, session_hash: str) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "DELETE FROM console_sessions WHERE session_hash = ? OR expires_at <= ?", (session_hash, time.time())
+            )
+
+        await self._run_tokens(op)
+
+    async def recent_messages(self, *, flow: str | None = None, limit: int = 50) -> list[TraceEntry]:
+        where, args = ("stage = 'received' AND flow = ?", (flow,)) if flow else ("stage = 'received'", ())
+
+        def op(conn: sqlite3.Connection) -> list[TraceEntry]:
+            rows = conn.execute(
+                "SELECT message_id, correlation_id, flow, position, stage, status, attempt, input, output,"
+                f" error, at FROM trace WHERE {where} ORDER BY id DESC LIMIT ?",
+                (*args, max(0, limit)),
+            ).fetchall()
+            return [TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load(r[7]), _load(r[8]), r[9], r[10])
+                    for r in rows]  # fmt: skip
+
+        return await asyncio.to_thread(self._read, op)
+
 
 # Imported here, not at the top, to keep this section apart from the queue's code above.
 from interlace.backends.base import ApiToken, AuditEntry, Role  # noqa: E402
@@ -1305,6 +1352,13 @@ _TOKEN_TABLES = (
         revoked_at REAL
     )""",
     "CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_live_name ON api_tokens (name) WHERE revoked_at IS NULL",
+    """CREATE TABLE IF NOT EXISTS console_sessions (
+        session_hash TEXT PRIMARY KEY,
+        token_id INTEGER NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS audit (
         id INTEGER PRIMARY KEY,
         at REAL NOT NULL,

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from interlace.backends import open_backend
-from interlace.backends.base import Backend, GoldenRecord
+from interlace.backends.base import Backend
 from interlace.cli.common import ConfigArg, _load, err, out
 from interlace.config.loader import LoadedConfig
 from interlace.config.secrets import redact
@@ -30,6 +30,7 @@ from interlace.entities.diff import diff as run_diff
 from interlace.entities.duplicates import MergeRefused, merge_duplicates
 from interlace.entities.readers import Reader, reader_for
 from interlace.entities.rules import EntityRules
+from interlace.web import queries
 
 T = TypeVar("T")
 
@@ -95,24 +96,6 @@ def _when(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _record_json(record: GoldenRecord, history: list[Any]) -> dict[str, Any]:
-    return {
-        "entity": record.entity,
-        "key": record.key,
-        "status": record.status,
-        "version": record.version,
-        "merged_into": record.merged_into,
-        "values": record.values,
-        "provenance": {
-            f: {"system": p.system, "at": p.at, "message_id": p.message_id} for f, p in record.provenance.items()
-        },
-        "history": [
-            {"at": h.at, "kind": h.kind, "system": h.system, "change_id": h.change_id, "detail": h.detail}
-            for h in history
-        ],
-    }
-
-
 @entity_app.command("show")
 def show(
     config: ConfigArg,
@@ -122,29 +105,27 @@ def show(
 ) -> None:
     """The golden record of one key: each field's value and where it came from, and its history."""
 
-    async def work(s: Session) -> tuple[GoldenRecord | None, list[Any]]:
-        found = (await s.backend.golden(entity, [key])).get(key)
-        return found, (await s.backend.golden_history(entity, key) if found else [])
+    async def work(s: Session) -> dict[str, Any] | None:
+        return await queries.golden_record(s.backend, entity, key)
 
-    record, history = _run(config, entity, work)
-    if record is None:
+    data = _run(config, entity, work)
+    if data is None:
         err.print(f"{entity} {key!r} has no golden record")
         raise typer.Exit(1)
-    data = redact(_record_json(record, history))
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
-    merged = f" into {record.merged_into}" if record.merged_into else ""
-    out.print(f"[bold]{entity} {key}[/]  {record.status}{merged}  version {record.version}", highlight=False)
+    merged = f" into {data['merged_into']}" if data["merged_into"] else ""
+    out.print(f"[bold]{entity} {key}[/]  {data['status']}{merged}  version {data['version']}", highlight=False)
     table = Table("field", "value", "from", "at", "message")
     for name, value in data["values"].items():
-        source = record.provenance.get(name)
+        source = data["provenance"].get(name)
         table.add_row(
             name,
             json.dumps(value, default=str),
-            source.system if source else "",
-            _when(source.at) if source else "",
-            source.message_id if source else "",
+            source["system"] if source else "",
+            _when(source["at"]) if source else "",
+            source["message_id"] if source else "",
         )
     out.print(table)
     lines = Table("at", "change", "from", "details", title="history")

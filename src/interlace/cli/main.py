@@ -13,7 +13,6 @@ import gc
 import json
 import socket
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -23,7 +22,6 @@ from rich.table import Table
 from interlace import __version__
 from interlace.cli.common import ConfigArg, _load, _with_backend, cli_actor, err, out
 from interlace.config.loader import LoadedConfig
-from interlace.config.secrets import redact
 from interlace.errors import ValidationFailed
 from interlace.observability import logging as logs
 
@@ -388,11 +386,12 @@ def trace(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show every step of a message (and of the messages derived from it): input, output, status."""
-    entries = _with_backend(config, lambda b: b.trace(message_id))
-    if not entries:
+    from interlace.web import queries
+
+    rows = _with_backend(config, lambda b: queries.trace_rows(b, message_id))
+    if not rows:
         err.print(f"no trace for message {message_id}")
         raise typer.Exit(1)
-    rows = redact([asdict(e) for e in entries])
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return
@@ -421,28 +420,18 @@ def dlq_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List exceptions."""
-    found = _with_backend(
-        config, lambda b: b.exceptions(status=None if status is Status.all else status.value, flow=flow, owner=owner)
+    from interlace.web import queries
+
+    rows = _with_backend(
+        config, lambda b: queries.exception_rows(b, status=status.value, flow=flow, owner=owner)
     )
-    rows = [
-        {
-            "id": e.id,
-            "flow": e.flow,
-            "stage": e.stage,
-            "owner": e.owner,
-            "status": e.status,
-            "reason": e.reason,
-            "message_id": e.message.id,
-        }
-        for e in found
-    ]
     if as_json:
-        sys.stdout.write(json.dumps(redact(rows), indent=2) + "\n")
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     table = Table(title=f"{len(rows)} exception(s)")
     for column in ("id", "flow", "stage", "owner", "status", "reason", "message"):
         table.add_column(column, overflow="fold")
-    for r in redact(rows):
+    for r in rows:
         table.add_row(
             str(r["id"]),
             r["flow"],
@@ -458,13 +447,13 @@ def dlq_list(
 @dlq.command("show")
 def dlq_show(config: ConfigArg, exception_id: Annotated[int, typer.Argument(help="Exception id.")]) -> None:
     """Show one exception with its message and full history, as JSON."""
-    found = _with_backend(config, lambda b: b.get_exception(exception_id))
+    from interlace.web import queries
+
+    found = _with_backend(config, lambda b: queries.exception_detail(b, exception_id))
     if found is None:
         err.print(f"no exception {exception_id}")
         raise typer.Exit(1)
-    data = asdict(found)
-    data["message"] = found.message.model_dump()
-    sys.stdout.write(json.dumps(redact(data), indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(found, indent=2, default=str) + "\n")
 
 
 @dlq.command("retry")

@@ -26,3 +26,29 @@ async def discard(backend: Backend, actor: str, exception_id: int, detail: dict[
     outcome = "ok" if done else NOT_OPEN
     await backend.record_audit(AuditEntry(actor, "exception.discard", str(exception_id), outcome, detail or {}))
     return done
+
+
+async def bulk(
+    backend: Backend,
+    actor: str,
+    *,
+    action: str,
+    ids: list[int] | None = None,
+    flow: str | None = None,
+    owner: str | None = None,
+    detail: dict[str, JSON] | None = None,
+) -> tuple[list[int], list[int]]:
+    """`action` (retry or discard) on many exceptions: those of `ids`, or every open one of
+    `flow` and/or `owner`; each is audited as if taken alone. Answers the ids done, and those
+    that were not open."""
+    if ids is None:
+        ids = [e.id for e in await backend.exceptions(status="open", flow=flow, owner=owner)]
+    done: list[int] = []
+    not_open: list[int] = []
+    for exception_id in dict.fromkeys(ids):
+        if action == "retry":
+            ok = await retry(backend, actor, exception_id, None, detail)
+        else:
+            ok = await discard(backend, actor, exception_id, detail)
+        (done if ok else not_open).append(exception_id)
+    return done, not_open
