@@ -126,7 +126,8 @@ async def test_logout_and_revocation_end_a_session(hub: Hub) -> None:
         assert (await c.get("/console/")).status_code == 200
         await auth.revoke_token(hub.backend, "op", "test")
         gone = await c.get("/console/exceptions")
-        assert gone.status_code == 303 and gone.headers["location"].startswith("/console/login?next=%2Fconsole%2Fexceptions")
+        assert gone.status_code == 303
+        assert gone.headers["location"].startswith("/console/login?next=%2Fconsole%2Fexceptions")
 
 
 async def test_login_goes_back_only_to_the_console(hub: Hub) -> None:
