@@ -151,8 +151,11 @@ async def test_entities_golden_records_gain_and_config(served: Served) -> None:
 
         gain = (await c.get("/api/gain")).json()
         orders = next(f for f in gain["flows"] if f["flow"] == "orders")
-        assert (orders["counted"], orders["minutes_saved"], orders["cost_saved"]) == (1, 4.0, 1.5)
-        assert gain["total"]["exceptions"] == 2
+        assert (orders["handled"], orders["minutes_saved"], orders["cost_saved"]) == (1, 4.0, 1.5)
+        assert gain["total"]["exceptions"] == 2 and len(gain["by_day"]) == 1
+        assert (await c.get("/api/gain", params={"all": "true"})).json()["total"] == gain["total"]
+        assert (await c.get("/api/gain", params={"since": "2026-13-01"})).status_code == 400
+        assert (await c.get("/api/gain", params={"days": 3, "all": "true"})).status_code == 400
 
         config = (await c.get("/api/config")).json()["config"]
         assert config["systems"]["crm"]["auth"] == {"bearer": "${env:CRM_TOKEN}"}
@@ -177,7 +180,7 @@ def test_the_cli_and_the_api_give_the_same_answers(tmp_path: Path) -> None:
 
     config = write_hub(tmp_path)
 
-    async def api() -> tuple[Any, Any, Any, Any]:
+    async def api() -> tuple[Any, Any, Any, Any, Any]:
         hub = Hub(load_config(config))
         await hub.start()
         try:
@@ -191,15 +194,17 @@ def test_the_cli_and_the_api_give_the_same_answers(tmp_path: Path) -> None:
                 shown = (await c.get(f"/api/exceptions/{listed[0]['id']}")).json()
                 trace = (await c.get(f"/api/messages/{listed[0]['message_id']}/trace")).json()["trace"]
                 golden = (await c.get("/api/entities/customer/ann@x.test")).json()
-                return listed, shown, trace, golden
+                gain = (await c.get("/api/gain")).json()
+                return listed, shown, trace, golden, gain
         finally:
             await hub.stop()
 
-    listed, shown, trace, golden = asyncio.run(api())
+    listed, shown, trace, golden, gain = asyncio.run(api())
     assert json.loads(interlace("dlq", "list", str(config), "--json", check=True).stdout) == listed
     assert json.loads(interlace("dlq", "show", str(config), str(listed[0]["id"]), check=True).stdout) == shown
     assert json.loads(interlace("trace", str(config), listed[0]["message_id"], "--json", check=True).stdout) == trace
     entity = interlace("entity", "show", str(config), "customer", "ann@x.test", "--json", check=True, cwd=tmp_path)
     assert json.loads(entity.stdout) == golden
+    assert json.loads(interlace("gain", str(config), "--json", check=True).stdout) == gain
     for secret in SECRETS.values():
         assert secret not in json.dumps([listed, shown, trace, golden])

@@ -236,7 +236,7 @@ def test_gain_messages_and_config(
 ) -> None:
     process, _, _ = hub
     page.goto(process.url + "/console/gain")
-    assert page.locator("svg.chart rect.bar").count() == 2
+    assert page.locator("svg.chart rect.bar").count() == 3, "two flows, and today"
     assert float(page.inner_text("[data-gain=hours]")) > 0
     shots(page, "gain")
     no_secret(page)

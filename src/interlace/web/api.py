@@ -22,7 +22,7 @@ from interlace.config.models import HubSettings
 from interlace.connectors.base import Connector, Ingress
 from interlace.types import JSON, JSONObject
 from interlace.web import actions, auth, configview, openapi, queries
-from interlace.web.operations import MAX_ID, Operation, Param, arguments, error, json_body
+from interlace.web.operations import MAX_ID, BadRequest, Operation, Param, arguments, error, json_body
 from interlace.web.rates import RateMeter
 from interlace.web.systems import SystemHealth, system_views
 
@@ -254,7 +254,17 @@ class Api:
         return JSONResponse(found) if found is not None else error(404, f"no {entity} with key {key!r}")
 
     async def get_gain(self, request: Request) -> Response:
-        return JSONResponse(await queries.gain_report(self.backend, self.hub.loaded.config))
+        args = arguments(request, (SINCE, UNTIL, DAYS, EVERY_DAY))
+        if args.pop("all") or args["since"] is not None or args["until"] is not None:
+            if args["days"] is not None:
+                raise BadRequest("days goes with neither since/until nor all")
+        elif args["days"] is None:
+            args["days"] = 30  # as `interlace gain`
+        try:
+            report = await queries.gain_report(self.backend, self.hub.loaded.config, **args)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return JSONResponse(report)
 
     async def get_config(self, request: Request) -> Response:
         return JSONResponse({"file": Path(self.hub.loaded.file).name, "config": self.config_view()})
@@ -330,8 +340,9 @@ class Api:
             o("GET", "/entities/{entity}/{key}", self.get_golden,
               "A golden record with each field's provenance and its history.", "viewer", "entities",
               (entity, key), answer=GOLDEN, errors=(404,)),
-            o("GET", "/gain", self.get_gain, "What each flow saves, from the store's real counts.", "viewer",
-              "gain"),
+            o("GET", "/gain", self.get_gain, "What each flow saved, from the store's real counts per flow and day"
+              " (as `interlace gain` prints it): the last 30 days unless told.", "viewer", "gain",
+              (SINCE, UNTIL, DAYS, EVERY_DAY), errors=(400,)),
             o("GET", "/config", self.get_config, "The running config, secrets never shown.", "viewer", "config"),
             o("GET", "/audit", self.audit_log, "The audit log, newest first.", "admin", "admin",
               (AUDIT_LIMIT, ACTOR), answer=listing("audit"), errors=(400,)),
@@ -356,6 +367,10 @@ TOKEN_BODY = {
     "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"},
                    "role": {"type": "string", "enum": list(ROLES)}},
 }  # fmt: skip
+SINCE = Param("since", {"type": "string", "format": "date"}, "From this UTC day (YYYY-MM-DD), included.")
+UNTIL = Param("until", {"type": "string", "format": "date"}, "Until this UTC day (YYYY-MM-DD), included.")
+DAYS = Param("days", {"type": "integer", "minimum": 1, "maximum": 36600}, "The last this many days, today included.")
+EVERY_DAY = Param("all", {"type": "boolean", "default": False}, "Every day the store has counted.")
 AFTER = Param("after", {"type": "string"}, "Records after this key (paging).")
 REVOKED = Param("revoked", {"type": "boolean", "default": False}, "Also the revoked tokens.")
 AUDIT_LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}, "How many lines.")

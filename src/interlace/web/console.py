@@ -338,10 +338,14 @@ class Console:
         return self.page(request, "golden.html", r=found, owners=owners)
 
     async def gain(self, request: Request) -> Response:
-        report = await queries.gain_report(self.backend, self.api.hub.loaded.config)
-        rows = [(r["flow"], r["hours_saved"], f"{r['hours_saved']:g} h") for r in report["flows"]]
-        chart = bar_chart(rows, unit="hours", title="time saved per flow")
-        return self.page(request, "gain.html", report=report, chart=chart)
+        days = request.query_params.get("days", "30")
+        span = int(days) if days.isdigit() and 1 <= int(days) <= 36600 else 30
+        report = await queries.gain_report(self.backend, self.api.hub.loaded.config, days=span)
+        rows = [(r["flow"], r["hours_saved"], f"{r['hours_saved']:g} h") for r in report["flows"] if r["declared"]]
+        by_flow = bar_chart(rows, unit="hours", title="time saved per flow")
+        daily = [(d["day"], d["hours_saved"], f"{d['hours_saved']:g} h") for d in report["by_day"]]
+        by_day = bar_chart(daily, unit="hours", title="time saved per day")
+        return self.page(request, "gain.html", report=report, by_flow=by_flow, by_day=by_day, days=span)
 
     async def config(self, request: Request) -> Response:
         return self.page(request, "config.html", text=_pretty(self.api.config_view()))

@@ -12,6 +12,7 @@ from typing import Any
 from interlace.backends.base import Backend, ExceptionRecord, GoldenChange, GoldenRecord, TraceEntry
 from interlace.config.models import HubConfig
 from interlace.config.secrets import redact
+from interlace.gain import gain_report as measured_gain
 from interlace.types import JSON
 
 EXCEPTION_STATUSES = ("open", "retried", "discarded", "resolved", "all")
@@ -192,45 +193,9 @@ async def flow_stats(backend: Backend, config: HubConfig) -> list[dict[str, Any]
     return list(redact(rows))
 
 
-def gain_from_counts(config: HubConfig, counts: dict[str, tuple[int, int, int]]) -> dict[str, Any]:
-    """The gain each flow declares (`gain:`), from the store's counts: the messages that went
-    through (received less those that ended as exceptions) times the minutes and the cost each
-    saves. `counts`: flow -> (received, delivered, exceptions)."""
-    rows: list[dict[str, Any]] = []
-    for name, flow in config.flows.items():
-        received, delivered, parked = counts.get(name, (0, 0, 0))
-        gain = flow.gain
-        through = max(0, received - parked)
-        minutes = (gain.minutes_saved_per_message or 0.0) * through if gain else 0.0
-        cost = (gain.cost_saved_per_message or 0.0) * through if gain else 0.0
-        rows.append(
-            {
-                "flow": name,
-                "received": received,
-                "delivered": delivered,
-                "exceptions": parked,
-                "counted": through,
-                "minutes_saved_per_message": gain.minutes_saved_per_message if gain else None,
-                "cost_saved_per_message": gain.cost_saved_per_message if gain else None,
-                "minutes_saved": round(minutes, 2),
-                "hours_saved": round(minutes / 60, 2),
-                "cost_saved": round(cost, 2),
-                "description": gain.description if gain else None,
-            }
-        )
-    total_minutes = sum(r["minutes_saved"] for r in rows)
-    return {
-        "flows": rows,
-        "total": {
-            "minutes_saved": round(total_minutes, 2),
-            "hours_saved": round(total_minutes / 60, 2),
-            "cost_saved": round(sum(r["cost_saved"] for r in rows), 2),
-            "counted": sum(r["counted"] for r in rows),
-            "exceptions": sum(r["exceptions"] for r in rows),
-        },
-    }
-
-
-async def gain_report(backend: Backend, config: HubConfig) -> dict[str, Any]:
-    counts = {c.flow: (c.received, c.delivered, c.exceptions) for c in await backend.counts()}
-    return dict(redact(gain_from_counts(config, counts)))
+async def gain_report(
+    backend: Backend, config: HubConfig, *, since: str | None = None, until: str | None = None, days: int | None = None
+) -> dict[str, Any]:
+    """The gain report of gain.py (the one `interlace gain` prints): per flow, per flow and day, per
+    day, and in all. ValueError for a period that is not one."""
+    return dict(redact(await measured_gain(backend, config, since=since, until=until, days=days)))
