@@ -400,3 +400,32 @@ async def test_a_bound_holds_under_concurrent_enqueues(backend: Backend) -> None
     assert sum(isinstance(r, list) for r in results) == 6, results
     assert all(isinstance(r, list | Backpressure) for r in results)
     assert await backend.pending() == 6
+async def test_recent_messages_newest_first_by_flow(backend: Backend) -> None:
+    if type(backend).recent_messages is Backend.recent_messages:
+        pytest.skip(f"{type(backend).__name__} lists no recent messages (the console's Messages page is empty)")
+    found = []
+    for flow in ("a", "b", "a"):
+        m = msg(flow)
+        await backend.enqueue([NewWork(m)], traces=[TraceEntry(m.id, m.correlation_id, flow, 0, "received",
+                                                               "received", 0, m.body, at=time.time())])  # fmt: skip
+        found.append(m.id)
+    assert [e.message_id for e in await backend.recent_messages()] == found[::-1]
+    assert [e.message_id for e in await backend.recent_messages(flow="a", limit=1)] == [found[2]]
+
+
+async def test_console_sessions_end_with_their_token_their_time_or_a_logout(backend: Backend) -> None:
+    if type(backend).create_session is Backend.create_session:
+        pytest.skip(f"{type(backend).__name__} keeps no console sessions (the console answers 503)")
+    token = await backend.create_token("t", "operator", "hash-t", "test")
+    now = time.time()
+    await backend.create_session("s1", token.id, "csrf-1", now + 60)
+    await backend.create_session("s2", token.id, "csrf-2", now - 1)
+    found = await backend.session("s1", now)
+    assert found is not None and (found[0].name, found[0].role, found[1]) == ("t", "operator", "csrf-1")
+    assert await backend.session("s2", now) is None, "expired"
+    assert await backend.session("s1", now + 61) is None
+    await backend.end_session("s1")
+    assert await backend.session("s1", now) is None, "logged out"
+    await backend.create_session("s3", token.id, "csrf-3", now + 60)
+    await backend.revoke_token("t")
+    assert await backend.session("s3", now) is None, "its token revoked"

@@ -113,12 +113,13 @@ class Console:
     async def login_page(self, request: Request) -> Response:
         return self._login_form(request, None)
 
-    def _login_form(self, request: Request, error: str | None, status: int = 200) -> Response:
+    def _login_form(self, request: Request, error: str | None, status: int = 200, target: str | None = None
+                    ) -> Response:  # fmt: skip
         response = HTMLResponse("", status_code=status, headers=HEADERS)
         value = sessions.new_login_form(response)
         html = self.env.get_template("login.html").render(
             hub=self.api.hub.settings.name, nav=[], active="login", user=None, csrf="", can_act=False, note="",
-            next=sessions.safe_next(request.query_params.get("next")), error=error, form_csrf=value,
+            next=sessions.safe_next(target or request.query_params.get("next")), error=error, form_csrf=value,
         )  # fmt: skip
         response.body = html.encode()
         response.headers["content-length"] = str(len(response.body))
@@ -127,16 +128,17 @@ class Console:
     async def login(self, request: Request) -> Response:
         form = await request.form()
         sent, token_text, target = form.get("csrf"), form.get("token"), form.get("next")
+        target = target if isinstance(target, str) else None
         if not sessions.login_form_ok(request, sent if isinstance(sent, str) else None):
-            return self._login_form(request, "The form had expired: try again.", 403)
+            return self._login_form(request, "The form had expired: try again.", 403, target)
         found = None
         if isinstance(token_text, str) and token_text.strip():
             found = await self.backend.token_by_hash(auth.token_hash(token_text.strip()))
         client = {"client": request.client.host if request.client is not None else ""}
         if found is None:
             await self.backend.record_audit(AuditEntry("", "console.login", "", "denied", client))
-            return self._login_form(request, "Unknown or revoked token.", 401)
-        response = RedirectResponse(sessions.safe_next(target if isinstance(target, str) else None), 303)
+            return self._login_form(request, "Unknown or revoked token.", 401, target)
+        response = RedirectResponse(sessions.safe_next(target), 303)
         await sessions.start(self.backend, found, response)
         response.delete_cookie(sessions.LOGIN_COOKIE, path="/console/login", secure=True, httponly=True,
                                samesite="strict")  # fmt: skip

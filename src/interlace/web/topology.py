@@ -33,11 +33,30 @@ def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
     return f'<path d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" class="edge" marker-end="url(#arrow)"/>'
 
 
+def _middles(config: HubConfig) -> list[tuple[str, str, str, str, list[str], list[str]]]:
+    """The boxes of the middle column: (name, subtitle, css, link, from systems, to systems) of each
+    flow, then of each entity with subscribers (its generated flows drawn as one box)."""
+    found = []
+    for name, flow in config.flows.items():
+        event = f" on {flow.trigger.event}" if flow.trigger.event else ""
+        source = flow.trigger.system or f"schedule: {flow.trigger.schedule}"
+        found.append((name, f"{flow.on_error.owner or 'no owner'}{event}", "flow",
+                      "/console/messages?flow=" + quote(name, safe=""), [source], [d.system for d in flow.deliver]))
+    for name, entity in config.entities.items():
+        if not entity.subscribers:
+            continue
+        sources = [(sub.trigger.system or system) for system, sub in entity.subscribers.items() if sub.trigger]
+        targets = [system for system, sub in entity.subscribers.items() if sub.deliver is not None]
+        kept = "golden record" if entity.mode == "integrate" else "pass-through"
+        found.append((name, f"entity · {kept}", "entity", "/console/entities", sources, targets))
+    return found  # fmt: skip
+
+
 def topology_svg(config: HubConfig, health: dict[str, dict[str, Any]]) -> str:
-    flows = list(config.flows)
-    sources = list(dict.fromkeys(f.trigger.system or f"schedule: {f.trigger.schedule}" for f in config.flows.values()))
-    targets = list(dict.fromkeys(d.system for f in config.flows.values() for d in f.deliver))
-    rows = max(len(flows), len(sources), len(targets), 1)
+    middles = _middles(config)
+    sources = list(dict.fromkeys(s for m in middles for s in m[4]))
+    targets = list(dict.fromkeys(t for m in middles for t in m[5]))
+    rows = max(len(middles), len(sources), len(targets), 1)
     height = TOP + rows * (BOX_H + GAP) + 20
 
     def y(index: int, count: int) -> int:
@@ -50,17 +69,16 @@ def topology_svg(config: HubConfig, health: dict[str, dict[str, Any]]) -> str:
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7"'
         ' orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>',
     ]
-    for x, label in zip(COLUMNS, ("from these systems", "flows", "to these systems"), strict=True):
+    for x, label in zip(COLUMNS, ("from these systems", "flows and entities", "to these systems"), strict=True):
         parts.append(f'<text x="{x}" y="30" class="column">{label}</text>')
     where_source = {name: y(i, len(sources)) for i, name in enumerate(sources)}
-    where_flow = {name: y(i, len(flows)) for i, name in enumerate(flows)}
     where_target = {name: y(i, len(targets)) for i, name in enumerate(targets)}
-    for name, flow in config.flows.items():
-        source = flow.trigger.system or f"schedule: {flow.trigger.schedule}"
-        fy = where_flow[name] + BOX_H // 2
-        parts.append(_arrow(COLUMNS[0] + BOX_W, where_source[source] + BOX_H // 2, COLUMNS[1], fy))
-        for d in flow.deliver:
-            parts.append(_arrow(COLUMNS[1] + BOX_W, fy, COLUMNS[2], where_target[d.system] + BOX_H // 2))
+    for i, (_, _, _, _, froms, tos) in enumerate(middles):
+        my = y(i, len(middles)) + BOX_H // 2
+        for source in froms:
+            parts.append(_arrow(COLUMNS[0] + BOX_W, where_source[source] + BOX_H // 2, COLUMNS[1], my))
+        for target in tos:
+            parts.append(_arrow(COLUMNS[1] + BOX_W, my, COLUMNS[2], where_target[target] + BOX_H // 2))
     for column, placed in ((0, where_source), (2, where_target)):
         for name, top in placed.items():
             system = config.systems.get(name)
@@ -68,12 +86,8 @@ def topology_svg(config: HubConfig, health: dict[str, dict[str, Any]]) -> str:
             subtitle = f"{system.connector} · {state}" if system else "schedule"
             parts.append(_box(COLUMNS[column], top, name, subtitle, f"system {state}", COLOURS.get(state, "#757575"),
                               None))  # fmt: skip
-    for name, top in where_flow.items():
-        flow = config.flows[name]
-        event = f" on {flow.trigger.event}" if flow.trigger.event else ""
-        owner = flow.on_error.owner or "no owner"
-        link = "/console/messages?flow=" + quote(name, safe="")
-        parts.append(_box(COLUMNS[1], top, name, f"{owner}{event}", "flow", "#1565c0", link,
-                          f' data-flow-label="{escape(name)}"'))  # fmt: skip
+    for i, (name, subtitle, css, link, _, _) in enumerate(middles):
+        colour = "#1565c0" if css == "flow" else "#6a1b9a"
+        parts.append(_box(COLUMNS[1], y(i, len(middles)), name, subtitle, css, colour, link))
     parts.append("</svg>")
     return "".join(parts)
