@@ -208,3 +208,29 @@ def test_the_cli_and_the_api_give_the_same_answers(tmp_path: Path) -> None:
     assert json.loads(interlace("gain", str(config), "--json", check=True).stdout) == gain
     for secret in SECRETS.values():
         assert secret not in json.dumps([listed, shown, trace, golden])
+
+
+async def test_every_operation_admits_its_role_and_refuses_the_one_below(served: Served) -> None:
+    from interlace.web.api import Api
+    from interlace.web.rates import RateMeter
+    from interlace.web.systems import SystemHealth
+
+    below = {"viewer": None, "operator": "viewer", "admin": "operator"}
+    values = {"exception_id": "999", "message_id": "nope", "entity": "customer", "key": "ann@x.test",
+              "name": "nobody"}  # fmt: skip
+    operations = Api(served.hub, RateMeter(), SystemHealth({})).operations()
+    assert len(operations) >= 22
+    for op in operations:
+        path = "/api" + op.path
+        for name, value in values.items():
+            path = path.replace("{" + name + "}", value)
+        body = {"ids": [999]} if op.path.endswith(("/retry", "/discard")) and "{" not in op.path else None
+        if op.path == "/tokens" and op.method == "POST":
+            body = {"name": f"made-{op.method}", "role": "viewer"}
+        async with served.client(op.role) as allowed:
+            r = await allowed.request(op.method, path, json=body)
+            assert r.status_code not in (401, 403, 500), (op.method, path, r.status_code, r.text)
+        weaker = below[op.role]
+        async with served.client(weaker) as refused:
+            r = await refused.request(op.method, path, json=body)
+            assert r.status_code == (401 if weaker is None else 403), (op.method, path, weaker, r.text)

@@ -29,7 +29,7 @@ from interlace.web.topology import topology_svg
 
 EVENT_EVERY = 1.0
 """Seconds between two updates of the overview's live figures."""
-STREAM_FOR = 30.0
+STREAM_FOR = 10.0
 """An event stream ends after this long and the browser reconnects (EventSource does so by
 itself): a stopping hub is never held open by a console left on a screen."""
 
@@ -41,6 +41,8 @@ HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+"""Hosts a browser counts as secure over plain HTTP (it keeps a Secure cookie from them)."""
 STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 NAV = (
     ("overview", "/console/", "Overview"),
@@ -120,6 +122,7 @@ class Console:
         html = self.env.get_template("login.html").render(
             hub=self.api.hub.settings.name, nav=[], active="login", user=None, csrf="", can_act=False, note="",
             next=sessions.safe_next(target or request.query_params.get("next")), error=error, form_csrf=value,
+            insecure=request.url.scheme != "https" and request.url.hostname not in LOOPBACK,
         )  # fmt: skip
         response.body = html.encode()
         response.headers["content-length"] = str(len(response.body))
