@@ -56,7 +56,7 @@ wait_for crm.db "SELECT points FROM contacts WHERE email = 'ann@acme.test'" "120
 echo "the shop's points reached the crm: $(sql crm.db "SELECT email, points FROM contacts WHERE email = 'ann@acme.test'")"
 TOKEN=$(interlace token create hub.yaml --role viewer --name example 2>/dev/null)   # the API needs a token
 echo "the golden record says who gave the points: $(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/entities/customer/ann@acme.test" \
-  | python -c 'import json, sys; r = json.load(sys.stdin)["record"]; print(r["values"]["loyalty_points"], "from", r["provenance"]["loyalty_points"]["system"])')"
+  | python -c 'import json, sys; r = json.load(sys.stdin); print(r["values"]["loyalty_points"], "from", r["provenance"]["loyalty_points"]["system"])')"
 
 sql erp.db "UPDATE customers SET name = 'Annie Lee' WHERE email = 'ann@acme.test'"
 sleep 1.5
