@@ -188,7 +188,7 @@ class HubProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         """Start the hub and wait for its /health. A port taken meanwhile (exit code 3: the port
         was free when the test picked it) moves the hub to another free port: see `url`."""
         for _ in range(5):

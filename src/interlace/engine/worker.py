@@ -117,6 +117,8 @@ class Worker:
                 # then carries many of them instead of a few (their senders were answered already)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._finished.wait(), _GATHER)
+                if self._stopping:
+                    break
             self._finished.clear()
             self.wakeup.clear()
             try:
@@ -151,8 +153,13 @@ class Worker:
         self._stopping = True
         self._slot.set()
         self.wakeup.set()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=grace)
+        self._finished.set()
+        deadline = time.monotonic() + grace
+        # a lease that was on its way when stop() came starts its batches after this call: wait
+        # for those too, or their items would wait for the end of their lease to run again
+        while self._tasks and (left := deadline - time.monotonic()) > 0:
+            await asyncio.wait(set(self._tasks), timeout=left)
+            await asyncio.sleep(0)
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Wait until no work is pending (for tests and `interlace send --wait`)."""
