@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from fuzz import strategies as s
 from fuzz.targets import FORMATS, body, config, decode, streamed
 
-QUICK = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+QUICK = settings(
+    max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 LONG = settings(max_examples=4_000, deadline=None, suppress_health_check=list(HealthCheck))
 
 NEAR = {

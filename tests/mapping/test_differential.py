@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from interlace.errors import MappingError
@@ -39,7 +39,8 @@ def differs(expression: Expression, data: Any, bindings: Any = None) -> str | No
     return f"{expression.source!r} on {show(data)}: compiled {mine}, jsonatapy {theirs}"
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@seed(20261201)
+@settings(database=None, max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression=expressions, docs=st.lists(st.one_of(objects, documents), min_size=1, max_size=3))
 def test_generated_expressions_agree_with_jsonatapy(expression: str, docs: list[Any]) -> None:
     try:
