@@ -59,6 +59,7 @@ from interlace.backends.base import (
     TraceEntry,
     WorkItem,
 )
+from interlace.backends.stored import GOLDEN_COLUMNS, correlation_of, dump, load, record_data
 from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
 from interlace.types import JSON
@@ -210,19 +211,6 @@ def parse_url(url: str) -> tuple[str, str, int]:
     return dsn, schema, pool
 
 
-def _dump(value: JSON) -> str | None:
-    return None if value is None else json.dumps(value, default=str, separators=(",", ":"))
-
-
-def _load(text: str | None) -> JSON:
-    return None if text is None else json.loads(text)
-
-
-def _record_data(r: GoldenRecord) -> str:
-    provenance = {f: [p.system, p.at, p.message_id] for f, p in r.provenance.items()}
-    return json.dumps({"values": r.values, "provenance": provenance, "sent": r.sent, "seen": r.seen}, default=str)
-
-
 def _record(row: Any) -> GoldenRecord:
     d = json.loads(row["data"])
     provenance = {f: FieldSource(*p) for f, p in d["provenance"].items()}
@@ -232,14 +220,8 @@ def _record(row: Any) -> GoldenRecord:
     )  # fmt: skip
 
 
-_GOLDEN_COLUMNS = "entity, key, version, status, data, merged_into, updated_at"
 _EXC_COLUMNS = "id, flow, position, stage, owner, reason, message, status, created_at"
 _TOKEN_COLUMNS = "id, name, role, created_at, created_by, revoked_at"
-
-
-def correlation_of(message_id: str) -> str:
-    """Derived messages are named `<parent>.<suffix>`: the first part is the chain's root."""
-    return message_id.split(".", 1)[0]
 
 
 def _affected(status: str) -> int:
@@ -397,8 +379,8 @@ class PostgresBackend(Backend):
             [t.stage for t in traces],
             [t.status for t in traces],
             [t.attempt for t in traces],
-            [_dump(t.input) for t in traces],
-            [_dump(t.output) for t in traces],
+            [dump(t.input) for t in traces],
+            [dump(t.output) for t in traces],
             [t.error for t in traces],
             [t.at or now for t in traces],
         )
@@ -409,7 +391,7 @@ class PostgresBackend(Backend):
             await conn.execute(
                 "INSERT INTO cursors (name, value, at) VALUES ($1, $2, $3)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at",
-                cursor[0], _dump(cursor[1]), now,
+                cursor[0], dump(cursor[1]), now,
             )  # fmt: skip
 
     @staticmethod
@@ -668,10 +650,10 @@ class PostgresBackend(Backend):
                     )
                     if seen is not None:
                         continue
-                    values = (r.entity, r.key, r.version, r.status, _record_data(r), r.merged_into, r.updated_at or now)
+                    values = (r.entity, r.key, r.version, r.status, record_data(r), r.merged_into, r.updated_at or now)
                     if w.expected_version == 0:
                         wrote = await conn.fetchval(
-                            f"INSERT INTO golden ({_GOLDEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                            f"INSERT INTO golden ({GOLDEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
                             " ON CONFLICT (entity, key) DO NOTHING RETURNING 1",
                             *values,
                         )
@@ -706,7 +688,7 @@ class PostgresBackend(Backend):
     async def golden(self, entity: str, keys: Sequence[str]) -> dict[str, GoldenRecord]:
         async def op(conn: asyncpg.Connection) -> dict[str, GoldenRecord]:
             rows = await conn.fetch(
-                f"SELECT {_GOLDEN_COLUMNS} FROM golden WHERE entity = $1 AND key = ANY($2::text[])",
+                f"SELECT {GOLDEN_COLUMNS} FROM golden WHERE entity = $1 AND key = ANY($2::text[])",
                 entity,
                 list(dict.fromkeys(keys)),
             )
@@ -717,7 +699,7 @@ class PostgresBackend(Backend):
     async def golden_page(self, entity: str, after: str | None, limit: int) -> list[GoldenRecord]:
         async def op(conn: asyncpg.Connection) -> list[GoldenRecord]:
             rows = await conn.fetch(
-                f"SELECT {_GOLDEN_COLUMNS} FROM golden WHERE entity = $1 AND key COLLATE \"C\" > $2"
+                f"SELECT {GOLDEN_COLUMNS} FROM golden WHERE entity = $1 AND key COLLATE \"C\" > $2"
                 ' ORDER BY key COLLATE "C" LIMIT $3',
                 entity,
                 after if after is not None else "",
@@ -825,7 +807,7 @@ class PostgresBackend(Backend):
     async def load_cursor(self, name: str) -> JSON:
         async def op(conn: asyncpg.Connection) -> JSON:
             row = await conn.fetchrow("SELECT value FROM cursors WHERE name = $1", name)
-            return None if row is None else _load(row[0])
+            return None if row is None else load(row[0])
 
         return await self._read(op)
 
@@ -837,7 +819,7 @@ class PostgresBackend(Backend):
             *args,
         )
         return [
-            TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load(r[7]), _load(r[8]), r[9], r[10]) for r in rows
+            TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], load(r[7]), load(r[8]), r[9], r[10]) for r in rows
         ]
 
     async def trace(self, message_id: str) -> list[TraceEntry]:
@@ -1005,7 +987,7 @@ class PostgresBackend(Backend):
         async def op(conn: asyncpg.Connection) -> None:
             await conn.execute(
                 "INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-                entry.at or time.time(), entry.actor, entry.action, entry.target, entry.outcome, _dump(entry.detail),
+                entry.at or time.time(), entry.actor, entry.action, entry.target, entry.outcome, dump(entry.detail),
             )  # fmt: skip
 
         await self._tx(op)

@@ -39,6 +39,7 @@ from interlace.backends.base import (
     TraceEntry,
     WorkItem,
 )
+from interlace.backends.stored import GOLDEN_COLUMNS, correlation_of, dump, load, record_data
 from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
 from interlace.observability.redaction import stored_text
@@ -236,19 +237,6 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
             raise
 
 
-def _dump(value: JSON) -> str | None:
-    return None if value is None else json.dumps(value, default=str, separators=(",", ":"))
-
-
-def _load(text: str | None) -> JSON:
-    return None if text is None else json.loads(text)
-
-
-def _record_data(r: GoldenRecord) -> str:
-    provenance = {f: [p.system, p.at, p.message_id] for f, p in r.provenance.items()}
-    return json.dumps({"values": r.values, "provenance": provenance, "sent": r.sent, "seen": r.seen}, default=str)
-
-
 def _record(entity: str, key: str, version: int, status: Any, data: str, merged_into: str | None,
             updated_at: float) -> GoldenRecord:  # fmt: skip
     d = json.loads(data)
@@ -258,12 +246,6 @@ def _record(entity: str, key: str, version: int, status: Any, data: str, merged_
     )
 
 
-_GOLDEN_COLUMNS = "entity, key, version, status, data, merged_into, updated_at"
-
-
-def correlation_of(message_id: str) -> str:
-    """Derived messages are named `<parent>.<suffix>`: the first part is the chain's root."""
-    return message_id.split(".", 1)[0]
 
 
 class _Enqueue:
@@ -631,8 +613,8 @@ class SqliteBackend(Backend):
                     t.stage,
                     t.status,
                     t.attempt,
-                    _dump(t.input),
-                    _dump(t.output),
+                    dump(t.input),
+                    dump(t.output),
                     t.error,
                     t.at or time.time(),
                 )
@@ -646,7 +628,7 @@ class SqliteBackend(Backend):
             conn.execute(
                 "INSERT INTO cursors (name, value, at) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value, at = excluded.at",
-                (cursor[0], _dump(cursor[1]), now),
+                (cursor[0], dump(cursor[1]), now),
             )
 
     @staticmethod
@@ -834,10 +816,10 @@ class SqliteBackend(Backend):
         for w in writes:
             r, c = w.record, w.change
             conn.execute(
-                f"INSERT INTO golden ({_GOLDEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO golden ({GOLDEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (entity, key) DO UPDATE SET version = excluded.version, status = excluded.status,"
                 " data = excluded.data, merged_into = excluded.merged_into, updated_at = excluded.updated_at",
-                (r.entity, r.key, r.version, r.status, _record_data(r), r.merged_into, r.updated_at or now),
+                (r.entity, r.key, r.version, r.status, record_data(r), r.merged_into, r.updated_at or now),
             )
             conn.execute(
                 "INSERT INTO golden_history (entity, key, change_id, system, kind, detail, at)"
@@ -859,7 +841,7 @@ class SqliteBackend(Backend):
             for start in range(0, len(unique), 500):
                 chunk = unique[start : start + 500]
                 rows = conn.execute(
-                    f"SELECT {_GOLDEN_COLUMNS} FROM golden WHERE entity = ? AND key IN ({', '.join('?' * len(chunk))})",
+                    f"SELECT {GOLDEN_COLUMNS} FROM golden WHERE entity = ? AND key IN ({', '.join('?' * len(chunk))})",
                     (entity, *chunk),
                 ).fetchall()
                 for row in rows:
@@ -871,7 +853,7 @@ class SqliteBackend(Backend):
     async def golden_page(self, entity: str, after: str | None, limit: int) -> list[GoldenRecord]:
         def op(conn: sqlite3.Connection) -> list[GoldenRecord]:
             rows = conn.execute(
-                f"SELECT {_GOLDEN_COLUMNS} FROM golden WHERE entity = ? AND key > ? ORDER BY key LIMIT ?",
+                f"SELECT {GOLDEN_COLUMNS} FROM golden WHERE entity = ? AND key > ? ORDER BY key LIMIT ?",
                 (entity, after if after is not None else "", limit),
             ).fetchall()
             return [_record(*row) for row in rows]
@@ -961,7 +943,7 @@ class SqliteBackend(Backend):
     async def load_cursor(self, name: str) -> JSON:
         def op(conn: sqlite3.Connection) -> JSON:
             row = conn.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
-            return None if row is None else _load(row[0])
+            return None if row is None else load(row[0])
 
         return await self._run(op)
 
@@ -973,7 +955,7 @@ class SqliteBackend(Backend):
             args,
         ).fetchall()
         return [
-            TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load(r[7]), _load(r[8]), r[9], r[10]) for r in rows
+            TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], load(r[7]), load(r[8]), r[9], r[10]) for r in rows
         ]
 
     async def trace(self, message_id: str) -> list[TraceEntry]:
@@ -1105,7 +1087,7 @@ class SqliteBackend(Backend):
                     cur = conn.execute(
                         "INSERT INTO notices (owner, channel, target, digest, created_at, due_at)"
                         " VALUES (?, ?, ?, ?, ?, ?)",
-                        (owner, channel, target, _dump(digest), now, now),
+                        (owner, channel, target, dump(digest), now, now),
                     )
                     assert cur.lastrowid is not None
                     made.append(Notice(cur.lastrowid, owner, channel, target, digest, 0, now))
@@ -1272,7 +1254,7 @@ class SqliteBackend(Backend):
         def op(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO audit (at, actor, action, target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                (entry.at or time.time(), entry.actor, entry.action, entry.target, entry.outcome, _dump(entry.detail)),
+                (entry.at or time.time(), entry.actor, entry.action, entry.target, entry.outcome, dump(entry.detail)),
             )
 
         await self._run_tokens(op)
@@ -1331,7 +1313,7 @@ class SqliteBackend(Backend):
                 f" error, at FROM trace WHERE {where} ORDER BY id DESC LIMIT ?",
                 (*args, max(0, limit)),
             ).fetchall()
-            return [TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load(r[7]), _load(r[8]), r[9], r[10])
+            return [TraceEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], load(r[7]), load(r[8]), r[9], r[10])
                     for r in rows]  # fmt: skip
 
         return await asyncio.to_thread(self._read, op)
