@@ -97,6 +97,18 @@ def records_of(body: JSON) -> list[JSONObject]:
     raise DeliveryError(f"a files sink writes objects; the body is a {type(body).__name__}", retryable=False)
 
 
+def encode(codec: Codec, records: list[JSONObject]) -> bytes:
+    """`records` written by the codec as one document; a record it cannot write is not retryable."""
+    out = io.BytesIO()
+    with codec.writer(out) as writer:
+        for record in records:
+            try:
+                writer.write(record)
+            except ValueError as exc:
+                raise DeliveryError(f"cannot write the record: {exc}", retryable=False) from None
+    return out.getvalue()
+
+
 class FolderSink(Sink):
     def __init__(self, folder: Folder, codec: Codec, options: FilesSinkOptions, ext: str) -> None:
         self.folder = folder
@@ -109,14 +121,7 @@ class FolderSink(Sink):
         self._flushing: asyncio.Future[None] | None = None
 
     def encode(self, records: list[JSONObject]) -> bytes:
-        out = io.BytesIO()
-        with self.codec.writer(out) as writer:
-            for record in records:
-                try:
-                    writer.write(record)
-                except ValueError as exc:
-                    raise DeliveryError(f"cannot write the record: {exc}", retryable=False) from None
-        return out.getvalue()
+        return encode(self.codec, records)
 
     async def deliver(self, message: Message, delivery_id: str) -> JSON:
         records = records_of(message.body)

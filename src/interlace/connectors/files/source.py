@@ -59,7 +59,7 @@ def _guarded(records: Iterator[Record], name: str) -> Iterator[Record]:
         yield Record(number + 1, None, error=ParseError(reason, file=name, record=number + 1), fatal=True)
 
 
-def _take(records: Iterator[Record], count: int) -> list[Record]:
+def take(records: Iterator[Record], count: int) -> list[Record]:
     out = []
     for record in records:
         out.append(record)
@@ -137,7 +137,7 @@ class FolderSource(Source):
         stream = await asyncio.to_thread(self.folder.open_read, name)
         try:
             records = _guarded(self.codec.read(stream, name=name), name)
-            while batch := await asyncio.to_thread(_take, records, self.options.batch_size):
+            while batch := await asyncio.to_thread(take, records, self.options.batch_size):
                 items: list[Incoming] = []
                 bad: list[Record] = []
                 for record in batch:

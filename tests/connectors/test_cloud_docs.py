@@ -1,0 +1,46 @@
+"""docs/cloud.md: its reference names every setting of the cloud connectors' models, and every
+config it shows loads as it is written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from interlace.config.loader import load_config
+from interlace.connectors.s3.settings import S3Settings, S3SinkOptions, S3SourceOptions
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cloud.md"
+MODELS: dict[str, list[type[BaseModel]]] = {
+    "Object storage (`s3`)": [S3Settings, S3SourceOptions, S3SinkOptions],
+}
+
+
+def section(title: str) -> str:
+    return DOC.read_text().split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("title", MODELS)
+def test_reference_names_every_setting(title: str) -> None:
+    text = section(title)
+    for model in MODELS[title]:
+        for name, field in model.model_fields.items():
+            assert f"| `{name}` |" in text, f"docs/cloud.md: {title} does not describe {model.__name__}.{name}"
+            assert field.description, f"{model.__name__}.{name} has no description for the reference"
+
+
+def configs() -> list[str]:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S)
+    return [b for b in blocks if "systems:" in b]
+
+
+@pytest.mark.parametrize("block", range(len(configs())))
+def test_every_config_shown_loads(block: int, tmp_path: Path) -> None:
+    text = configs()[block]
+    if not text.startswith("hub:"):
+        text = "hub: {name: docs}\n" + text
+    (tmp_path / "hub.yaml").write_text(text)
+    loaded = load_config(tmp_path / "hub.yaml", missing_secret=lambda ref: "placeholder")
+    assert loaded.config.flows
