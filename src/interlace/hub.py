@@ -51,7 +51,7 @@ class Hub:
         cfg = loaded.config
         self.settings = cfg.hub
         self.backend = backend or open_backend(
-            cfg.hub.store, base_dir=loaded.base_dir, durable=cfg.hub.durable
+            cfg.hub.store, base_dir=loaded.base_dir, durable=cfg.hub.durable, bus=cfg.hub.bus
         )
         self.connectors: dict[str, Connector] = {}
         for name, system in cfg.systems.items():

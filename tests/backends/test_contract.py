@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.stores import BACKENDS, store
-from interlace.backends import open_backend
+from backends.stores import BACKENDS, Store, store
 from interlace.backends.base import (
     AuditEntry,
     Backend,
@@ -28,15 +27,15 @@ from interlace.message import Message
 
 
 @pytest.fixture(params=BACKENDS)
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The URL of a fresh, empty store of each backend (removed after the test)."""
-    async with store(request.param, tmp_path) as url:
-        yield url
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A fresh, empty store of each backend (removed after the test)."""
+    async with store(request.param, tmp_path) as spec:
+        yield spec
 
 
 @pytest.fixture
-async def backend(store_url: str) -> AsyncIterator[Backend]:
-    b = open_backend(store_url)
+async def backend(store_url: Store) -> AsyncIterator[Backend]:
+    b = store_url.open()
     await b.open()
     yield b
     await b.close()
@@ -134,12 +133,12 @@ async def test_discard(backend: Backend) -> None:
     assert await backend.exceptions() == []
 
 
-async def test_concurrent_writes_are_grouped_and_all_durable(backend: Backend, store_url: str) -> None:
+async def test_concurrent_writes_are_grouped_and_all_durable(backend: Backend, store_url: Store) -> None:
     messages = [msg(body={"i": i}) for i in range(500)]
     ids = await asyncio.gather(*(backend.enqueue([NewWork(m)]) for m in messages))
     assert sorted(i[0] for i in ids) == sorted(m.id for m in messages)
     await backend.close()
-    reopened = open_backend(store_url)
+    reopened = store_url.open()
     await reopened.open()
     try:
         assert await reopened.pending() == 500
@@ -346,9 +345,9 @@ async def test_tokens_and_the_audit_log(backend: Backend) -> None:
     assert len(await backend.audit_log(limit=1)) == 1
 
 
-async def test_processes_sharing_the_store_never_lease_an_item_twice(backend: Backend, store_url: str) -> None:
+async def test_processes_sharing_the_store_never_lease_an_item_twice(backend: Backend, store_url: Store) -> None:
     await backend.enqueue([NewWork(msg(body={"i": i})) for i in range(300)])
-    other = open_backend(store_url)  # a second process: its own connections to the same store
+    other = store_url.open()  # a second process: its own connections to the same store
     await other.open()
     try:
         leased: list[int] = []

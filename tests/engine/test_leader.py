@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from backends.stores import BACKENDS, store
-from interlace.backends import open_backend
 from interlace.backends.base import Backend
 from interlace.config.loader import load_config
 from interlace.engine.leader import Leadership
@@ -33,8 +32,8 @@ class Clock:
 
 @pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    async with store(request.param, tmp_path) as url:
-        b = open_backend(url)
+    async with store(request.param, tmp_path) as spec:
+        b = spec.open()
         await b.open()
         yield b
         await b.close()
@@ -100,8 +99,8 @@ flows:
 
 
 async def test_two_serve_hubs_on_one_postgresql_store_run_the_schedule_in_one(tmp_path: Path) -> None:
-    async with store("postgresql", tmp_path) as url:
-        (tmp_path / "hub.yaml").write_text(SCHEDULED.format(store=url))
+    async with store("postgresql", tmp_path) as spec:
+        (tmp_path / "hub.yaml").write_text(SCHEDULED.format(store=spec.url))
         (tmp_path / "schema.sql").write_text("CREATE TABLE IF NOT EXISTS ticks (tick TEXT PRIMARY KEY);")
         hubs = [Hub(load_config(tmp_path / "hub.yaml")) for _ in range(2)]
         for hub in hubs:

@@ -7,9 +7,19 @@ from pathlib import Path
 from interlace.backends.base import Backend
 
 
-def open_backend(url: str, *, base_dir: Path | None = None, durable: str = "full") -> Backend:
+def open_backend(
+    url: str, *, base_dir: Path | None = None, durable: str = "full", bus: str | None = None
+) -> Backend:
     """The backend for a store URL: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, or
-    `postgresql://[user@]host[:port]/database?schema=NAME` (see backends/postgresql.py)."""
+    `postgresql://[user@]host[:port]/database?schema=NAME` (see backends/postgresql.py); with a
+    `bus` URL, `amqp://[user:password@]host[:port][/vhost]`, RabbitMQ carries the work items of
+    the PostgreSQL store (see backends/rabbitmq.py)."""
+    if bus is not None:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"bus {bus!r} needs a PostgreSQL store (store: postgresql://...), not {url!r}")
+        from interlace.backends.rabbitmq import RabbitBackend
+
+        return RabbitBackend(url, bus, durable=durable)
     if url.startswith("sqlite:///"):
         from interlace.backends.sqlite import SqliteBackend
 

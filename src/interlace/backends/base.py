@@ -235,11 +235,11 @@ class ConfigVersion:
 
 class Backend(ABC):
     """The store and the queue. Implementations: `sqlite.py` (embedded default), `postgresql.py`
-    (any number of processes on any number of machines).
+    (any number of processes on any number of machines), `rabbitmq.py` (RabbitMQ as the bus).
 
     The engine sees only this interface. A message bus (a broker carrying the work items) plugs
-    in the same way: as a Backend that keeps the work items on the bus and delegates the rest
-    (traces, exceptions, golden records, counters, tokens) to a store backend."""
+    in the same way: `rabbitmq.py` is the PostgreSQL store with the work items' ids on the bus;
+    the store keeps everything else (messages, traces, exceptions, golden records, counters)."""
 
     backlog_seen: dict[str, int]
     """Each flow's backlog as this process's last enqueue into it found it (read without a trip

@@ -189,8 +189,25 @@ CREATE TABLE config_versions (
 );
 """
 
+SESSIONS_AND_BUS = """
+CREATE TABLE console_sessions (
+    session_hash text PRIMARY KEY,
+    token_id bigint NOT NULL REFERENCES api_tokens (id),
+    csrf text NOT NULL,
+    created_at float8 NOT NULL,
+    expires_at float8 NOT NULL
+);
+CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+CREATE INDEX trace_received ON trace (id) WHERE stage = 'received';
+CREATE INDEX trace_received_flow ON trace (flow, id) WHERE stage = 'received';
+CREATE INDEX work_on_bus ON work (id) WHERE lease_owner = '~bus';
+"""
+"""Console sessions; the indexes of the console's recent messages; the rows a bus carries
+(backends/rabbitmq.py)."""
+
 MIGRATIONS: list[str] = [
     SCHEMA,  # version 1: the store as first released
+    SESSIONS_AND_BUS,  # version 2: console sessions, recent messages, RabbitMQ as the bus
 ]
 """The store's schema, one entry per version; the `schema_version` table says which ran. A store
 is brought up to date when it opens (one process at a time, under an advisory lock), each step in
@@ -324,8 +341,9 @@ class PostgresBackend(Backend):
         elif self.on_new_work is not None:
             self.on_new_work()
 
-    def _wake(self) -> None:
-        """New work was committed: wake this process's worker now, and the others by NOTIFY."""
+    def _wake(self, published: Sequence[int] = ()) -> None:
+        """New work was committed: wake this process's worker now, and the others by NOTIFY.
+        `published`: the rows `_insert_work` marked for a bus to carry (none here)."""
         if self.on_new_work is not None:
             self.on_new_work()
         self._notify("work")
@@ -349,10 +367,11 @@ class PostgresBackend(Backend):
                 return
 
     # -- writes ------------------------------------------------------------------------
-    @staticmethod
-    async def _insert_work(conn: asyncpg.Connection, work: Sequence[NewWork]) -> None:
+    async def _insert_work(self, conn: asyncpg.Connection, work: Sequence[NewWork]) -> list[int]:
+        """Insert work rows; the ids of those a bus is to carry (none for this backend: workers
+        lease from the table itself)."""
         if not work:
-            return
+            return []
         await conn.execute(
             "INSERT INTO work (flow, position, message, attempts, available_at)"
             " SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::float8[])",
@@ -362,6 +381,7 @@ class PostgresBackend(Backend):
             [w.attempts for w in work],
             [max(w.available_at, 0.0) for w in work],
         )
+        return []
 
     @staticmethod
     async def _insert_traces(conn: asyncpg.Connection, traces: Sequence[TraceEntry]) -> None:
@@ -432,8 +452,11 @@ class PostgresBackend(Backend):
         traces: Sequence[TraceEntry] = (),
         bounds: Mapping[str, int] | None = None,
     ) -> list[str]:
+        published: list[int] = []
+
         async def op(conn: asyncpg.Connection) -> list[str]:
             now = time.time()
+            published.clear()
             ids, fresh = await self._claim_keys(conn, work, now)
             deltas: dict[str, Counter[str]] = defaultdict(Counter)
             for w in fresh:
@@ -441,7 +464,7 @@ class PostgresBackend(Backend):
                 deltas[w.message.flow]["received"] += 1
             if bounds:
                 await self._check_bounds(conn, {f: c["backlog"] for f, c in deltas.items()}, bounds)
-            await self._insert_work(conn, fresh)
+            published.extend(await self._insert_work(conn, fresh))
             fresh_ids = {w.message.id for w in fresh}
             await self._insert_traces(conn, [t for t in traces if t.message_id in fresh_ids])
             await self._store_cursor(conn, cursor, now)
@@ -449,7 +472,7 @@ class PostgresBackend(Backend):
             return ids
 
         ids = await self._tx(op)
-        self._wake()
+        self._wake(published)
         return ids
 
     @staticmethod
@@ -545,10 +568,12 @@ class PostgresBackend(Backend):
 
     async def settle(self, outcomes: Sequence[Settle]) -> list[bool]:
         woke = False
+        published: list[int] = []
 
         async def op(conn: asyncpg.Connection) -> list[bool]:
             nonlocal woke
             now = time.time()
+            published.clear()
             rows = await conn.fetch(
                 "SELECT id, lease_owner FROM work WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
                 [s.item.id for s in outcomes],
@@ -608,7 +633,7 @@ class PostgresBackend(Backend):
                 await conn.execute(
                     "UPDATE work SET available_at = $2, lease_owner = NULL WHERE id = ANY($1::bigint[])", again, now
                 )
-            await self._insert_work(conn, outputs)
+            published.extend(await self._insert_work(conn, outputs))
             for w in outputs:
                 deltas[w.message.flow]["backlog"] += 1
             await self._insert_traces(conn, traces)
@@ -617,8 +642,8 @@ class PostgresBackend(Backend):
             return done
 
         done = await self._tx(op, durable=False)
-        if woke:
-            self._wake()
+        if woke or published:
+            self._wake(published)
         return done
 
     @staticmethod
@@ -719,14 +744,17 @@ class PostgresBackend(Backend):
         class _Moved(Exception):
             pass
 
+        published: list[int] = []
+
         async def op(conn: asyncpg.Connection) -> bool:
             now = time.time()
+            published.clear()
             applied = await self._golden_writes(conn, writes, now)
             if applied is False:
                 raise _Moved  # nothing at all: the cursor is not stored either
             if writes and applied is None:  # every change was applied before, with its outputs
                 return True
-            await self._insert_work(conn, outputs)
+            published.extend(await self._insert_work(conn, outputs))
             deltas: dict[str, Counter[str]] = defaultdict(Counter)
             for w in outputs:
                 deltas[w.message.flow]["backlog"] += 1
@@ -740,7 +768,7 @@ class PostgresBackend(Backend):
         except _Moved:
             return False
         if outputs:
-            self._wake()
+            self._wake(published)
         return True
 
     async def golden_history(
@@ -766,7 +794,10 @@ class PostgresBackend(Backend):
 
     # -- exceptions --------------------------------------------------------------------
     async def retry_exception(self, exception_id: int, body: JSON = None) -> bool:
+        published: list[int] = []
+
         async def op(conn: asyncpg.Connection) -> bool:
+            published.clear()
             row = await conn.fetchrow(
                 "SELECT message, position, stage FROM exceptions WHERE id = $1 AND status = 'open' FOR UPDATE",
                 exception_id,
@@ -777,7 +808,7 @@ class PostgresBackend(Backend):
             if body is not None:
                 msg.body = body
             now = time.time()
-            await self._insert_work(conn, [NewWork(msg, row[1], now)])
+            published.extend(await self._insert_work(conn, [NewWork(msg, row[1], now)]))
             await self._insert_traces(
                 conn, [TraceEntry(msg.id, msg.correlation_id, msg.flow, row[1], row[2], "retried", 0, msg.body, at=now)]
             )
@@ -789,7 +820,7 @@ class PostgresBackend(Backend):
 
         retried = await self._tx(op)
         if retried:
-            self._wake()
+            self._wake(published)
         return retried
 
     async def discard_exception(self, exception_id: int) -> bool:
@@ -812,10 +843,10 @@ class PostgresBackend(Backend):
         return await self._read(op)
 
     @staticmethod
-    async def _traces(conn: asyncpg.Connection, where: str, *args: Any) -> list[TraceEntry]:
+    async def _traces(conn: asyncpg.Connection, where: str, *args: Any, order: str = "id") -> list[TraceEntry]:
         rows = await conn.fetch(
             "SELECT message_id, correlation_id, flow, position, stage, status, attempt, input, output,"
-            f" error, at FROM trace WHERE {where} ORDER BY id",
+            f" error, at FROM trace WHERE {where} ORDER BY {order}",
             *args,
         )
         return [
@@ -1002,6 +1033,45 @@ class PostgresBackend(Backend):
             )
         )
         return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4]) if r[4] else {}, r[5], r[6]) for r in rows]
+
+    # -- console sessions and the console's reads --------------------------------------
+    async def create_session(self, session_hash: str, token_id: int, csrf: str, expires_at: float) -> None:
+        async def op(conn: asyncpg.Connection) -> None:
+            now = time.time()
+            await conn.execute("DELETE FROM console_sessions WHERE expires_at <= $1", now)
+            await conn.execute(
+                "INSERT INTO console_sessions (session_hash, token_id, csrf, created_at, expires_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                session_hash, token_id, csrf, now, expires_at,
+            )  # fmt: skip
+
+        await self._tx(op)
+
+    async def session(self, session_hash: str, now: float) -> tuple[ApiToken, str] | None:
+        columns = ", ".join(f"t.{c}" for c in _TOKEN_COLUMNS.split(", "))
+        row = await self._read(
+            lambda conn: conn.fetchrow(
+                f"SELECT {columns}, s.csrf FROM console_sessions s JOIN api_tokens t ON t.id = s.token_id"
+                " WHERE s.session_hash = $1 AND s.expires_at > $2 AND t.revoked_at IS NULL",
+                session_hash,
+                now,
+            )
+        )
+        return None if row is None else (ApiToken(*list(row)[:-1]), row[-1])
+
+    async def end_session(self, session_hash: str) -> None:
+        async def op(conn: asyncpg.Connection) -> None:
+            await conn.execute(
+                "DELETE FROM console_sessions WHERE session_hash = $1 OR expires_at <= $2", session_hash, time.time()
+            )
+
+        await self._tx(op)
+
+    async def recent_messages(self, *, flow: str | None = None, limit: int = 50) -> list[TraceEntry]:
+        where, args = ("stage = 'received' AND flow = $2", (flow,)) if flow else ("stage = 'received'", ())
+        return await self._read(
+            lambda conn: self._traces(conn, where, max(0, limit), *args, order="id DESC LIMIT $1")
+        )
 
 
 async def migrate(conn: asyncpg.Connection, schema: str) -> None:

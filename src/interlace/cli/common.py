@@ -67,7 +67,7 @@ def _with_backend(config: Path, work: Callable[[Any], Awaitable[T]]) -> T:
     hub = _hub_settings(config)
 
     async def main() -> T:
-        backend = open_backend(hub.store, base_dir=config.parent, durable=hub.durable)
+        backend = open_backend(hub.store, base_dir=config.parent, durable=hub.durable, bus=hub.bus)
         await backend.open()
         try:
             return await work(backend)

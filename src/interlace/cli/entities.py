@@ -64,7 +64,7 @@ class Session:
 async def _session(loaded: LoadedConfig, entity: str) -> AsyncIterator[Session]:
     cfg = loaded.config
     rules = EntityRules.from_config(entity, cfg.entities[entity], loaded.schemas.get(entity))
-    backend = open_backend(cfg.hub.store, base_dir=loaded.base_dir, durable=cfg.hub.durable)
+    backend = open_backend(cfg.hub.store, base_dir=loaded.base_dir, durable=cfg.hub.durable, bus=cfg.hub.bus)
     connectors: dict[str, Connector] = {}
     for system in cfg.entities[entity].subscribers:
         cls = registry.get(cfg.systems[system].connector)

@@ -91,6 +91,11 @@ class Tracing(Strict):
 class HubSettings(Strict):
     name: str = "interlace"
     store: str = Field("sqlite:///.interlace/hub.db", description="Backend URL of the message store.")
+    bus: str | None = Field(
+        None,
+        description="A RabbitMQ URL (amqp://user:password@host:5672/vhost) to carry the work items of a"
+        " PostgreSQL store on a quorum queue; the store stays the record of every message (docs/deploy.md).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     workers: int = Field(
