@@ -366,6 +366,8 @@ class Supervisor:
         webhooks and workers but leaves pollers and schedules to the first process."""
         import uvicorn
 
+        from interlace.web.protocol import CoalescingHttpProtocol
+
         settings = self.hub.settings
         self.sources = sources
         await self.hub.start(sources=sources, workers=self.workers, lead=self.lead)
@@ -380,6 +382,7 @@ class Supervisor:
                     RequestLog(app),
                     host=h,
                     port=p,
+                    http=CoalescingHttpProtocol,
                     log_level="warning",
                     lifespan="off",
                     access_log=False,

@@ -52,7 +52,7 @@ async def test_enqueue_lease_settle(backend: Backend) -> None:
     [item] = await backend.lease("w1", 10, 30)
     assert item.message == m and item.position == 0 and item.attempts == 0
     assert await backend.lease("w2", 10, 30) == [], "a leased item is not handed out twice"
-    out = m.model_copy(update={"body": {"n": 2}})
+    out = m.replace(body={"n": 2})
     trace = TraceEntry(m.id, m.correlation_id, "f", 0, "map", "ok", 1, {"n": 1}, {"n": 2})
     assert await backend.settle([Settle(item, [trace], outputs=[NewWork(out, 1)])]) == [True]
     [nxt] = await backend.lease("w1", 10, 30)

@@ -36,7 +36,7 @@ async def test_a_store_from_before_versions_is_migrated_with_its_work(tmp_path: 
         conn.executescript(MIGRATIONS[0])
         conn.execute(
             "INSERT INTO work (flow, position, message, attempts, available_at) VALUES ('orders', 0, ?, 0, 0)",
-            (old.model_dump_json(),),
+            (old.to_json(),),
         )
     assert version(path) == 0
     b = SqliteBackend(path)

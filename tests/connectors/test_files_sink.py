@@ -25,7 +25,7 @@ def sink(folder: Path, fmt: object = "jsonl", **options: object) -> FolderSink:
 
 
 def message(body: object, **fields: object) -> Message:
-    return Message.model_validate({"flow": "export", "body": body, **fields})
+    return Message.from_dict({"flow": "export", "body": body, **fields})
 
 
 async def test_one_file_per_message_named_by_the_template(tmp_path: Path) -> None:

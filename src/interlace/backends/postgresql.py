@@ -377,7 +377,7 @@ class PostgresBackend(Backend):
             " SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::float8[])",
             [w.message.flow for w in work],
             [w.position for w in work],
-            [w.message.model_dump_json() for w in work],
+            [w.message.to_json() for w in work],
             [w.attempts for w in work],
             [max(w.available_at, 0.0) for w in work],
         )
@@ -551,7 +551,7 @@ class PostgresBackend(Backend):
                 limit,
                 seconds,
             )
-            return [WorkItem(r[0], Message.model_validate_json(r[1]), r[2], r[3], owner) for r in rows]
+            return [WorkItem(r[0], Message.from_json(r[1]), r[2], r[3], owner) for r in rows]
 
         return await self._read(op)
 
@@ -652,7 +652,7 @@ class PostgresBackend(Backend):
         exception_id = await conn.fetchval(
             "INSERT INTO exceptions (message_id, flow, position, stage, owner, reason, message, created_at)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            msg.id, msg.flow, p.position, p.stage, p.owner, p.reason, msg.model_dump_json(), now,
+            msg.id, msg.flow, p.position, p.stage, p.owner, p.reason, msg.to_json(), now,
         )  # fmt: skip
         if p.hold is not None:
             await conn.execute(
@@ -804,7 +804,7 @@ class PostgresBackend(Backend):
             )
             if row is None:
                 return False
-            msg = Message.model_validate_json(row[0])
+            msg = Message.from_json(row[0])
             if body is not None:
                 msg.body = body
             now = time.time()
@@ -857,7 +857,7 @@ class PostgresBackend(Backend):
         return await self._read(lambda conn: self._traces(conn, "correlation_id = $1", correlation_of(message_id)))
 
     async def _exception(self, conn: asyncpg.Connection, row: Any, history: bool) -> ExceptionRecord:
-        msg = Message.model_validate_json(row[6])
+        msg = Message.from_json(row[6])
         found = (
             await self._traces(conn, "correlation_id = $1 AND message_id = $2", msg.correlation_id, msg.id)
             if history

@@ -583,7 +583,7 @@ class SqliteBackend(Backend):
         if not work:
             return
         rows = [
-            (w.message.flow, w.position, w.message.model_dump_json(), w.attempts, max(w.available_at, 0.0))
+            (w.message.flow, w.position, w.message.to_json(), w.attempts, max(w.available_at, 0.0))
             for w in work
         ]
         conn.executemany(
@@ -692,7 +692,7 @@ class SqliteBackend(Backend):
             ).fetchall()
             kept = self._arrived
             return [
-                WorkItem(r[0], kept.pop(r[1], None) or Message.model_validate_json(r[1]), r[2], r[3], owner)
+                WorkItem(r[0], kept.pop(r[1], None) or Message.from_json(r[1]), r[2], r[3], owner)
                 for r in rows
             ]
 
@@ -786,7 +786,7 @@ class SqliteBackend(Backend):
         cur = conn.execute(
             "INSERT INTO exceptions (message_id, flow, position, stage, owner, reason, message,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (msg.id, msg.flow, p.position, p.stage, p.owner, p.reason, msg.model_dump_json(), now),
+            (msg.id, msg.flow, p.position, p.stage, p.owner, p.reason, msg.to_json(), now),
         )
         if p.hold is not None:
             conn.execute(
@@ -915,7 +915,7 @@ class SqliteBackend(Backend):
             ).fetchone()
             if row is None:
                 return False
-            msg = Message.model_validate_json(row[0])
+            msg = Message.from_json(row[0])
             if body is not None:
                 msg.body = body
             now = time.time()
@@ -962,7 +962,7 @@ class SqliteBackend(Backend):
         return await self._run(lambda conn: self._traces(conn, "correlation_id = ?", (correlation_of(message_id),)))
 
     def _exception(self, conn: sqlite3.Connection, row: Any, history: bool) -> ExceptionRecord:
-        msg = Message.model_validate_json(row[6])
+        msg = Message.from_json(row[6])
         return ExceptionRecord(
             id=row[0],
             message=msg,

@@ -340,7 +340,7 @@ class Worker:
                     )
                 return Settle(item, traces, outputs=[NewWork(c, position + 1) for c in children]), False
             if isinstance(outcome, Route):
-                routed = msg.model_copy(update={"flow": outcome.flow, "attempt": 0})
+                routed = msg.replace(flow=outcome.flow, attempt=0)
                 if keep:
                     traces.append(self._trace(flow, msg, position, "routed", attempt, msg.body, outcome.flow))
                 return Settle(item, traces, outputs=[NewWork(routed, 0)]), False

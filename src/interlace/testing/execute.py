@@ -92,7 +92,7 @@ async def _one(
         outcome = await step.run(message) if isinstance(step, AsyncStep) else step.apply(message)
         if isinstance(outcome, Continue):
             run.steps.setdefault((flow.name, position), []).append(outcome.body)
-            message = message.model_copy(update={"body": outcome.body})
+            message = message.replace(body=outcome.body)
             position += 1
         elif isinstance(outcome, Drop):
             run.dropped.append(outcome.reason)
@@ -104,7 +104,7 @@ async def _one(
             return
         elif isinstance(outcome, Route):
             run.routed.append(outcome.flow)
-            queue.append((message.model_copy(update={"flow": outcome.flow}), 0))
+            queue.append((message.replace(flow=outcome.flow), 0))
             return
     run.delivered.append((flow.name, message.body))
     for i, delivery in enumerate(flow.deliveries):

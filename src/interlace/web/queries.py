@@ -54,7 +54,7 @@ async def exception_detail(backend: Backend, exception_id: int) -> dict[str, Any
     if found is None:
         return None
     data = asdict(found)
-    data["message"] = found.message.model_dump(mode="json")
+    data["message"] = found.message.to_dict()
     return dict(redact(json.loads(json.dumps(data, default=str))))
 
 

@@ -167,7 +167,7 @@ class FolderSink(Sink):
         self._recover()
         if delivery_id in self._load_flushed():
             return {"staged": False, "already_written": True}, None
-        entry = {"delivery_id": delivery_id, "message": message.model_dump(mode="json"), "at": time.time()}
+        entry = {"delivery_id": delivery_id, "message": message.to_dict(), "at": time.time()}
         self.folder.write_bytes(self._staged_name(delivery_id), json.dumps(entry).encode())
         staged = self._staged()
         if len(staged) >= self.options.batch:
@@ -212,7 +212,7 @@ class FolderSink(Sink):
         return sorted(out, key=lambda item: (item[1].get("at", 0), item[0]))
 
     def _flush(self, staged: list[tuple[str, dict[str, Any]]]) -> str:
-        first = Message.model_validate(staged[0][1]["message"])
+        first = Message.from_dict(staged[0][1]["message"])
         name = file_name(self.options.name, first, staged[0][1]["delivery_id"], self.ext)
         manifest = {"file": name, "staged": [n for n, _ in staged]}
         manifest_name = f"{STAGING}/batch-{_safe(staged[0][1]['delivery_id'])}.manifest"
