@@ -279,7 +279,7 @@ class RabbitBackend(PostgresBackend):
             f" (SELECT {_NOW} AS n) AS now RETURNING id, lease_owner",
             [w.message.flow for w in work],
             [w.position for w in work],
-            [w.message.model_dump_json() for w in work],
+            [w.message.to_json() for w in work],
             [w.attempts for w in work],
             [max(w.available_at, 0.0) for w in work],
             self.grace,
@@ -504,7 +504,7 @@ class RabbitBackend(PostgresBackend):
             if before is not None and before.delivery is not d:
                 extra.append(before.delivery)  # its item is this delivery's now
             self._held[r[0]] = _Held(d, owner, now + seconds)
-            items.append(WorkItem(r[0], Message.model_validate_json(r[1]), r[2], r[3], owner))
+            items.append(WorkItem(r[0], Message.from_json(r[1]), r[2], r[3], owner))
         for item_id, holder, left in others:
             d = by_id.pop(item_id)
             held = self._held.get(item_id)
@@ -587,7 +587,7 @@ class RabbitBackend(PostgresBackend):
                 return None
             if row[2] != BUS and row[3] > 0:
                 return float(row[3])
-            msg = Message.model_validate_json(row[0])
+            msg = Message.from_json(row[0])
             reason = (
                 f"poison: delivered more than {self.delivery_limit} times, and each time the worker holding it went"
                 " away before settling it (killed, crashed or cut off from the bus)"
