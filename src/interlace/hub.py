@@ -21,11 +21,12 @@ from interlace.engine.ingress import HubIngress
 from interlace.engine.leader import Leadership
 from interlace.engine.processes import Helpers
 from interlace.engine.retry import backoff
-from interlace.engine.schedule import run_schedule
-from interlace.engine.steps import build_step
+from interlace.engine.schedule import Clock, SystemClock, run_schedule
+from interlace.engine.tasks import TaskSweep, build_steps, task_steps
 from interlace.engine.worker import Worker
 from interlace.entities.flows import compile_entity_flows
 from interlace.notify import Notifier
+from interlace.notify.notifier import channels_of
 from interlace.observability.logging import RequestLog
 from interlace.observability.tracing import Tracer
 from interlace.options import parse_duration
@@ -46,8 +47,10 @@ first."""
 
 
 class Hub:
-    def __init__(self, loaded: LoadedConfig, *, backend: Backend | None = None) -> None:
+    def __init__(self, loaded: LoadedConfig, *, backend: Backend | None = None, clock: Clock | None = None) -> None:
         self.loaded = loaded
+        self.clock: Clock = clock or SystemClock()
+        """The wall clock of tasks' deadlines and of notices (tests move one of their own)."""
         cfg = loaded.config
         self.settings = cfg.hub
         self.backend = backend or open_backend(
@@ -60,7 +63,7 @@ class Hub:
             self.connectors[name] = cls(name, loaded.system_settings[name])
         self.flows: dict[str, CompiledFlow] = {}
         for name, flow in cfg.flows.items():
-            steps = [build_step(s, loaded.schemas, self.connectors) for s in flow.steps]
+            steps = build_steps(flow, loaded.schemas, self.connectors, self.clock)
             deliveries = [
                 Delivery(d.system, self.connectors[d.system].sink(loaded.delivery_options[(name, i)]))
                 for i, d in enumerate(flow.deliver)
@@ -83,7 +86,13 @@ class Hub:
             trace=cfg.hub.trace,
         )
         self.worker.on_settled = self.ingress.progress.set
-        self.notifier = Notifier(self.backend, cfg)
+        self.notifier = Notifier(self.backend, cfg, clock=self.clock.time)
+        waiting = task_steps(self.flows)
+        self.task_sweep = (
+            TaskSweep(self.backend, waiting, channels_of(cfg), self.clock,
+                      context={"hub": cfg.hub.name, "link": cfg.hub.notify.link})
+            if waiting else None
+        )  # fmt: skip
         self.tracer: Tracer | None = None
         self.started = False
         self.loop_lag = 0.0
@@ -131,6 +140,8 @@ class Hub:
         self.started = True
 
     async def _start_sources(self) -> None:
+        if self.task_sweep is not None:  # with the sources: on the leader only
+            self._sources.append(asyncio.create_task(self.task_sweep.run(), name="task-sweep"))
         for name, flow in self.flows.items():
             trigger = flow.config.trigger
             if trigger.schedule is not None:
@@ -294,7 +305,7 @@ class Supervisor:
         try:
             raw = text.encode() if text is not None else self.path.read_bytes()
             loaded = load_config(self.path, text=text)
-            new = Hub(loaded, backend=self.hub.backend)
+            new = Hub(loaded, backend=self.hub.backend, clock=self.hub.clock)
         except (ConfigError, OSError) as exc:
             log.error("config change refused, still running the previous config:\n%s", exc)
             return False

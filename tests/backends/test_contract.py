@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,9 +18,12 @@ from interlace.backends.base import (
     GoldenChange,
     GoldenRecord,
     GoldenWrite,
+    NewTask,
     NewWork,
     ParkedException,
     Settle,
+    TaskDecision,
+    TaskEscalation,
     TraceEntry,
 )
 from interlace.errors import Backpressure, IdempotencyConflict
@@ -428,3 +432,92 @@ async def test_console_sessions_end_with_their_token_their_time_or_a_logout(back
     await backend.create_session("s3", token.id, "csrf-3", now + 60)
     await backend.revoke_token("t")
     assert await backend.session("s3", now) is None, "its token revoked"
+
+
+# -- human tasks (engine/tasks.py) ---------------------------------------------------------------
+async def _waiting(backend: Backend, n: int = 1, owner: str = "managers", due_at: float | None = 100.0) -> list[int]:
+    """`n` messages that reached a task step at position 1 of flow `f`, stored with their ack."""
+    await backend.enqueue([NewWork(msg(body={"id": str(i), "total": 20_000 + i}), 1) for i in range(n)])
+    items = await backend.lease("w1", n, 30)
+    tasks = [NewTask(i.message, 1, "task:order", owner, due_at, "finance-ops", 10.0) for i in items]
+    assert await backend.settle([Settle(i, tasks=[t]) for i, t in zip(items, tasks, strict=True)]) == [True] * n
+    return [t.id for t in await backend.tasks(owners=[owner])][-n:]
+
+
+async def test_a_task_holds_its_message_and_no_work_item(backend: Backend) -> None:
+    [task_id] = await _waiting(backend)
+    assert await backend.pending() == 0, "the message waits in its task, not as a leased item"
+    assert await backend.lease("w2", 10, 30) == []
+    [t] = await backend.tasks(status="open")
+    assert (t.id, t.owner, t.status, t.level, t.due_at, t.name, t.position) == (
+        task_id, "managers", "open", 0, 100.0, "task:order", 1)
+    assert await backend.tasks(owners=["directors"]) == []
+    assert [t.id for t in await backend.tasks(due_by=100.0)] == [task_id]
+    assert await backend.tasks(due_by=99.0) == []
+    found = await backend.get_task(task_id)
+    assert found is not None and [h["kind"] for h in found.history] == ["created"]
+
+
+async def test_an_approval_resumes_the_message_at_the_next_position_once(backend: Backend) -> None:
+    [task_id] = await _waiting(backend)
+    original = await backend.get_task(task_id)
+    assert original is not None
+    edited = {**original.message.body, "total": 19_000}  # type: ignore[dict-item]
+    done = await backend.decide_task(task_id, TaskDecision("approve", "alice", 50.0, edited, "ok", "managers"))
+    assert done is not None and (done.status, done.decided_by, done.decided_at) == ("approved", "alice", 50.0)
+    assert done.history[-1]["edited"] == ["total"]
+    [item] = await backend.lease("w1", 10, 30)
+    assert item.position == 2 and item.message.id == original.message.id and item.message.body == edited
+    header = json.loads(item.message.headers["interlace-task"])
+    assert (header["decision"], header["by"], header["id"]) == ("approved", "alice", task_id)
+    again = TaskDecision("reject", "bob", 51.0, owner="managers")
+    assert await backend.decide_task(task_id, again) is None, "decided at most once"
+    [entry] = [t for t in await backend.trace(original.message.id) if t.status == "approved"]
+    assert entry.stage == "task:order" and entry.output["by"] == "alice"  # type: ignore[index]
+
+
+async def test_a_rejection_parks_the_message_for_the_reject_owner(backend: Backend) -> None:
+    [task_id] = await _waiting(backend)
+    done = await backend.decide_task(task_id, TaskDecision("reject", "alice", 50.0, comment="too much"))
+    assert done is not None and done.status == "rejected"
+    [e] = await backend.exceptions(owner="finance-ops")
+    assert e.stage == "task:order" and "rejected by alice: too much" in e.reason and e.position == 1
+    assert await backend.pending() == 0
+    assert [c.exceptions for c in await backend.counts()] == [1]
+
+
+async def test_a_decision_for_another_owner_is_refused(backend: Backend) -> None:
+    [task_id] = await _waiting(backend)
+    assert await backend.decide_task(task_id, TaskDecision("approve", "carol", 50.0, owner="directors")) is None
+    task = await backend.get_task(task_id)
+    assert task is not None and task.status == "open"
+
+
+async def test_concurrent_decisions_decide_a_task_once(backend: Backend) -> None:
+    [task_id] = await _waiting(backend)
+    decisions = [TaskDecision("approve" if i % 2 else "reject", f"d{i}", 50.0 + i) for i in range(8)]
+    found = await asyncio.gather(*(backend.decide_task(task_id, d) for d in decisions))
+    winners = [f for f in found if f is not None]
+    assert len(winners) == 1
+    resumed = len(await backend.lease("w1", 10, 30)) + len(await backend.exceptions())
+    assert resumed == 1, "one decision resumed the message, once"
+
+
+async def test_escalation_moves_a_task_once_and_reminds_the_new_owner(backend: Backend) -> None:
+    ids = await _waiting(backend, 3)
+    moves = [TaskEscalation(i, 0, "directors", 500.0, 200.0, [("email", "dir@acme.test")]) for i in ids[:2]]
+    moves.append(TaskEscalation(ids[2], 1, "directors", 500.0, 200.0))  # stale level: not moved
+    assert await backend.escalate_tasks(moves, context={"hub": "acme"}) == ids[:2]
+    assert await backend.escalate_tasks(moves[:1]) == [], "moved once"
+    moved = await backend.tasks(owners=["directors"])
+    assert [(t.id, t.level, t.due_at, t.overdue_since) for t in moved] == [(i, 1, 500.0, 200.0) for i in ids[:2]]
+    task = await backend.get_task(ids[0])
+    assert task is not None and task.history[-1] == {"kind": "escalated", "at": 200.0, "by": "interlace",
+                                                     "from": "managers", "owner": "directors", "due_at": 500.0}
+    assert [t.status for t in await backend.trace(task.message.id)][-1] == "escalated"
+    if type(backend).notices is Backend.notices:
+        return  # a store without notices keeps no reminders either
+    [notice] = await backend.notices()
+    assert (notice.owner, notice.channel, notice.target) == ("directors", "email", "dir@acme.test")
+    assert notice.digest["kind"] == "tasks" and notice.digest["count"] == 2, "one reminder for both tasks"
+    assert [s["id"] for s in notice.digest["samples"]] == ids[:2]  # type: ignore[index, union-attr]

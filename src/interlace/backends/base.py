@@ -19,7 +19,8 @@ from interlace.observability.redaction import stored_text
 from interlace.types import JSON
 
 TraceStatus = Literal[
-    "ok", "filtered", "routed", "split", "retry", "failed", "received", "retried", "discarded"
+    "ok", "filtered", "routed", "split", "retry", "failed", "received", "retried", "discarded",
+    "waiting", "approved", "rejected", "escalated",
 ]
 GoldenStatus = Literal["complete", "incomplete", "deleted", "merged"]
 
@@ -158,6 +159,75 @@ class ParkedException:
         self.reason = stored_text(self.reason) or ""  # the redaction hook, as in TraceEntry
 
 
+TaskStatus = Literal["open", "approved", "rejected"]
+Verdict = Literal["approve", "reject"]
+
+
+@dataclass
+class NewTask:
+    """A message that waits at a `task` step (at `position`) for a member of `owner` to decide; an
+    approval puts it back at `position + 1`, a rejection parks it for `reject_owner`."""
+
+    message: Message
+    position: int
+    name: str
+    owner: str
+    due_at: float | None
+    reject_owner: str | None = None
+    created_at: float = 0.0
+
+
+@dataclass
+class TaskRecord:
+    """A task as stored. `level` counts its escalations (0: still with its first owner);
+    `history` lists what happened to it (created, escalated, approved, rejected), oldest first,
+    each line with its `at`, `by` and `owner`."""
+
+    id: int
+    message: Message
+    flow: str
+    position: int
+    name: str
+    owner: str
+    status: TaskStatus
+    level: int
+    due_at: float | None
+    created_at: float
+    reject_owner: str | None = None
+    overdue_since: float | None = None
+    decided_by: str | None = None
+    decided_at: float | None = None
+    history: list[dict[str, JSON]] = field(default_factory=list)
+
+
+@dataclass
+class TaskDecision:
+    """A person's decision: `verdict`, by whom (`by`, a token's name), with an edited `body` (an
+    approval; None: as it was) and a `comment`. `owner`: decided only while the task is still with
+    this owner (it may have escalated since the decider read it)."""
+
+    verdict: Verdict
+    by: str
+    at: float
+    body: JSON = None
+    comment: str | None = None
+    owner: str | None = None
+
+
+@dataclass
+class TaskEscalation:
+    """A task past its deadline moves to `owner` (the same owner at the chain's end) with a new
+    deadline, if it is still open at `level`. `remind`: (channel, target) pairs the new owner is
+    told by; the store batches one reminder per owner and channel for all the tasks moved at once."""
+
+    task_id: int
+    level: int
+    owner: str
+    due_at: float | None
+    at: float
+    remind: list[tuple[str, str]] = field(default_factory=list)
+
+
 @dataclass
 class Settle:
     """How a leased item ends. Exactly one of the three outcomes:
@@ -184,6 +254,8 @@ class Settle:
     delivered: int = 0
     golden: list[GoldenWrite] = field(default_factory=list)
     exceptions: list[ParkedException] = field(default_factory=list)
+    tasks: list[NewTask] = field(default_factory=list)
+    """Messages that now wait for a person (a done item's `task` step): stored with the ack."""
 
 
 @dataclass
@@ -412,6 +484,43 @@ class Backend(ABC):
     ) -> list[GoldenChange]:
         """History lines, oldest first: of one key or all, of one kind or all, and only those
         whose change id starts with `prefix` when given."""
+
+    # == human tasks (engine/tasks.py): messages waiting for a person's decision ==========
+    # A task is stored with the ack of the work item that reached it (Settle.tasks): the message
+    # waits in the task, not as a leased item. Not abstract: a store without them refuses a flow
+    # with a `task` step when it runs one.
+
+    async def tasks(
+        self,
+        *,
+        status: str | None = "open",
+        owners: Sequence[str] | None = None,
+        flow: str | None = None,
+        due_by: float | None = None,
+        limit: int = 1000,
+    ) -> list[TaskRecord]:
+        """Tasks by id (of these states, owners and flow; None: any), and only those whose deadline
+        is at or before `due_by` when given; without their history."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no tasks")
+
+    async def get_task(self, task_id: int) -> TaskRecord | None:
+        """One task with its history."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no tasks")
+
+    async def decide_task(self, task_id: int, decision: TaskDecision) -> TaskRecord | None:
+        """In one transaction: record the decision on the open task (still with `decision.owner`
+        when given) and resume its message: an approval enqueues it at the next position (with
+        the edited body, and the decision in its `interlace-task` header), a rejection parks it as
+        an exception of the task's `reject_owner`; both are traced. The decided task, or None when
+        it was not open (decided before: a task is decided at most once) or has moved owner."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no tasks")
+
+    async def escalate_tasks(self, moves: Sequence[TaskEscalation], *, context: Mapping[str, JSON] | None = None
+                             ) -> list[int]:  # fmt: skip
+        """In one transaction: each move whose task is still open at its level (the ids moved are
+        answered), traced, and one reminder notice per new owner and channel listing its tasks
+        moved now (the digest holds `context`, as compose_notices)."""
+        raise NotImplementedError(f"the {type(self).__name__} store keeps no tasks")
 
     # == the cluster: leader leases and config versions ================================
     # Processes sharing a store agree through it: one of them runs the schedules and pollers

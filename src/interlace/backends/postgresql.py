@@ -52,14 +52,19 @@ from interlace.backends.base import (
     GoldenChange,
     GoldenRecord,
     GoldenWrite,
+    NewTask,
     NewWork,
     ParkedException,
     Role,
     Settle,
+    TaskDecision,
+    TaskEscalation,
+    TaskRecord,
     TraceEntry,
     WorkItem,
 )
 from interlace.backends.stored import GOLDEN_COLUMNS, correlation_of, dump, load, record_data
+from interlace.backends.tasks import TASK_COLUMNS, created_line, decided, escalated, task_record
 from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
 from interlace.types import JSON
@@ -205,9 +210,35 @@ CREATE INDEX work_on_bus ON work (id) WHERE lease_owner = '~bus';
 """Console sessions; the indexes of the console's recent messages; the rows a bus carries
 (backends/rabbitmq.py)."""
 
+TASKS_SCHEMA = """
+CREATE TABLE tasks (
+    id bigserial PRIMARY KEY,
+    flow text NOT NULL,
+    position integer NOT NULL,
+    name text NOT NULL,
+    message_id text NOT NULL,
+    message text NOT NULL,
+    owner text NOT NULL,
+    status text NOT NULL DEFAULT 'open',
+    level integer NOT NULL DEFAULT 0,
+    due_at float8,
+    reject_owner text,
+    created_at float8 NOT NULL,
+    overdue_since float8,
+    decided_by text,
+    decided_at float8,
+    history text NOT NULL
+);
+CREATE INDEX tasks_status ON tasks (status, owner);
+CREATE INDEX tasks_due ON tasks (due_at) WHERE status = 'open';
+CREATE INDEX tasks_message ON tasks (message_id);
+"""
+
 MIGRATIONS: list[str] = [
     SCHEMA,  # version 1: the store as first released
     SESSIONS_AND_BUS,  # version 2: console sessions, recent messages, RabbitMQ as the bus
+    # version 3: human tasks (engine/tasks.py): messages waiting for a person's decision
+    TASKS_SCHEMA,
 ]
 """The store's schema, one entry per version; the `schema_version` table says which ran. A store
 is brought up to date when it opens (one process at a time, under an advisory lock), each step in
@@ -616,6 +647,7 @@ class PostgresBackend(Backend):
                 for parked in s.exceptions:
                     await self._park(conn, parked, now)
                     deltas[parked.message.flow]["exceptions"] += 1
+                await self._add_tasks(conn, s.tasks, now)
                 outputs.extend(s.outputs)
                 traces.extend(s.traces)
                 deltas[flow]["delivered"] += s.delivered
@@ -658,6 +690,107 @@ class PostgresBackend(Backend):
             await conn.execute(
                 "INSERT INTO golden_held (exception_id, entity, key) VALUES ($1, $2, $3)", exception_id, *p.hold
             )
+
+    # -- human tasks -------------------------------------------------------------------
+    @staticmethod
+    async def _add_tasks(conn: asyncpg.Connection, tasks: Sequence[NewTask], now: float) -> None:
+        if not tasks:
+            return
+        await conn.executemany(
+            "INSERT INTO tasks (flow, position, name, message_id, message, owner, due_at, reject_owner, created_at,"
+            " history) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            [(t.message.flow, t.position, t.name, t.message.id, t.message.model_dump_json(), t.owner, t.due_at,
+              t.reject_owner, t.created_at or now, created_line(t.owner, t.created_at or now)) for t in tasks],
+        )  # fmt: skip
+
+    async def tasks(
+        self,
+        *,
+        status: str | None = "open",
+        owners: Sequence[str] | None = None,
+        flow: str | None = None,
+        due_by: float | None = None,
+        limit: int = 1000,
+    ) -> list[TaskRecord]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column, value in (("status", status), ("flow", flow)):
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{column} = ${len(args)}")
+        if owners is not None:
+            args.append(list(owners))
+            clauses.append(f"owner = ANY(${len(args)}::text[])")
+        if due_by is not None:
+            args.append(due_by)
+            clauses.append(f"due_at <= ${len(args)}")
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        args.append(limit)
+
+        async def op(conn: asyncpg.Connection) -> list[TaskRecord]:
+            rows = await conn.fetch(f"SELECT {TASK_COLUMNS} FROM tasks{where} ORDER BY id LIMIT ${len(args)}", *args)
+            return [task_record(r, history=False) for r in rows]
+
+        return await self._read(op)
+
+    @staticmethod
+    async def _task(conn: asyncpg.Connection, task_id: int, extra: str = "", *args: Any) -> TaskRecord | None:
+        row = await conn.fetchrow(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1{extra}", task_id, *args)
+        return None if row is None else task_record(row)
+
+    async def get_task(self, task_id: int) -> TaskRecord | None:
+        return await self._read(lambda conn: self._task(conn, task_id))
+
+    async def decide_task(self, task_id: int, decision: TaskDecision) -> TaskRecord | None:
+        async def op(conn: asyncpg.Connection) -> TaskRecord | None:
+            # FOR UPDATE: a second decider waits for the first to commit, then finds the task decided
+            mine = " AND owner = $2" if decision.owner is not None else ""
+            args = (decision.owner,) if mine else ()
+            task = await self._task(conn, task_id, " AND status = 'open'" + mine + " FOR UPDATE", *args)
+            if task is None:
+                return None
+            d = decided(task, decision)
+            await conn.execute(
+                "UPDATE tasks SET status = $1, decided_by = $2, decided_at = $3, history = $4 WHERE id = $5",
+                d.status, decision.by, decision.at, json.dumps(d.history, default=str), task_id,
+            )  # fmt: skip
+            now = time.time()
+            if d.resume is not None:
+                await self._insert_work(conn, [d.resume])
+                await self._add_counts(conn, {task.flow: Counter(backlog=1)})
+            if d.park is not None:
+                await self._park(conn, d.park, now)
+                await self._add_counts(conn, {task.flow: Counter(exceptions=1)})
+            await self._insert_traces(conn, [d.trace])
+            return await self._task(conn, task_id)
+
+        found = await self._tx(op)
+        if found is not None and found.status == "approved":
+            self._wake()
+        return found
+
+    async def escalate_tasks(self, moves: Sequence[TaskEscalation], *, context: Mapping[str, JSON] | None = None
+                             ) -> list[int]:  # fmt: skip
+        """As the base class says; this store keeps no notices (neither of exceptions), so no reminder
+        is sent from it (docs/approvals.md)."""
+
+        async def op(conn: asyncpg.Connection) -> list[int]:
+            moved = []
+            for m in sorted(moves, key=lambda m: m.task_id):  # rows locked in one order: no deadlock
+                task = await self._task(conn, m.task_id, " AND status = 'open' AND level = $2 FOR UPDATE", m.level)
+                if task is None:
+                    continue
+                history, trace = escalated(task, m)
+                await conn.execute(
+                    "UPDATE tasks SET owner = $1, level = level + 1, due_at = $2,"
+                    " overdue_since = coalesce(overdue_since, $3), history = $4 WHERE id = $5",
+                    m.owner, m.due_at, m.at, json.dumps(history, default=str), m.task_id,
+                )  # fmt: skip
+                await self._insert_traces(conn, [trace])
+                moved.append(task.id)
+            return moved
+
+        return await self._tx(op)
 
     # -- golden records ----------------------------------------------------------------
     async def _golden_writes(self, conn: asyncpg.Connection, writes: Sequence[GoldenWrite], now: float) -> bool | None:

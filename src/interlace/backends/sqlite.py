@@ -32,14 +32,19 @@ from interlace.backends.base import (
     GoldenChange,
     GoldenRecord,
     GoldenWrite,
+    NewTask,
     NewWork,
     Notice,
     ParkedException,
     Settle,
+    TaskDecision,
+    TaskEscalation,
+    TaskRecord,
     TraceEntry,
     WorkItem,
 )
 from interlace.backends.stored import GOLDEN_COLUMNS, correlation_of, dump, load, record_data
+from interlace.backends.tasks import TASK_COLUMNS, created_line, decided, escalated, reminders, task_record
 from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
 from interlace.observability.redaction import stored_text
@@ -120,6 +125,30 @@ CREATE UNIQUE INDEX IF NOT EXISTS golden_history_change ON golden_history (entit
 CREATE INDEX IF NOT EXISTS golden_history_key ON golden_history (entity, key);
 CREATE TABLE IF NOT EXISTS golden_held (exception_id INTEGER PRIMARY KEY, entity TEXT NOT NULL, key TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS golden_held_key ON golden_held (entity, key);
+"""
+
+TASKS_SCHEMA = """
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    flow TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    level INTEGER NOT NULL DEFAULT 0,
+    due_at REAL,
+    reject_owner TEXT,
+    created_at REAL NOT NULL,
+    overdue_since REAL,
+    decided_by TEXT,
+    decided_at REAL,
+    history TEXT NOT NULL
+);
+CREATE INDEX tasks_status ON tasks (status, owner);
+CREATE INDEX tasks_due ON tasks (due_at) WHERE status = 'open';
+CREATE INDEX tasks_message ON tasks (message_id);
 """
 
 MIGRATIONS: list[str] = [
@@ -205,6 +234,9 @@ MIGRATIONS: list[str] = [
         at REAL NOT NULL
     );
     """,
+    # version 6: human tasks (engine/tasks.py): messages waiting for a person's decision, with
+    # their owner, deadline and history
+    TASKS_SCHEMA,
 ]
 """The store's schema, one entry per version; `PRAGMA user_version` says which ran. A store is
 brought up to date when it opens, each step in its own transaction; a store written by a newer
@@ -749,6 +781,7 @@ class SqliteBackend(Backend):
                 for parked in s.exceptions:
                     self._park(conn, parked, now)
                     counts[parked.message.flow, "exceptions"] += 1
+                self._add_tasks(conn, s.tasks, now)
                 outputs.extend(s.outputs)
                 traces.extend(s.traces)
                 counts[flow, "delivered"] += s.delivered
@@ -792,6 +825,101 @@ class SqliteBackend(Backend):
             conn.execute(
                 "INSERT INTO golden_held (exception_id, entity, key) VALUES (?, ?, ?)", (cur.lastrowid, *p.hold)
             )
+
+    # -- human tasks -------------------------------------------------------------------
+    @staticmethod
+    def _add_tasks(conn: sqlite3.Connection, tasks: Sequence[NewTask], now: float) -> None:
+        conn.executemany(
+            "INSERT INTO tasks (flow, position, name, message_id, message, owner, due_at, reject_owner, created_at,"
+            " history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(t.message.flow, t.position, t.name, t.message.id, t.message.model_dump_json(), t.owner, t.due_at,
+              t.reject_owner, t.created_at or now, created_line(t.owner, t.created_at or now)) for t in tasks],
+        )  # fmt: skip
+
+    async def tasks(
+        self,
+        *,
+        status: str | None = "open",
+        owners: Sequence[str] | None = None,
+        flow: str | None = None,
+        due_by: float | None = None,
+        limit: int = 1000,
+    ) -> list[TaskRecord]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column, value in (("status", status), ("flow", flow)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if owners is not None:
+            clauses.append(f"owner IN ({', '.join('?' * len(owners))})" if owners else "0")
+            args += list(owners)
+        if due_by is not None:
+            clauses.append("due_at <= ?")
+            args.append(due_by)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+
+        def op(conn: sqlite3.Connection) -> list[TaskRecord]:
+            rows = conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks{where} ORDER BY id LIMIT ?", (*args, limit))
+            return [task_record(r, history=False) for r in rows.fetchall()]
+
+        return await asyncio.to_thread(self._read, op)
+
+    @staticmethod
+    def _task(conn: sqlite3.Connection, task_id: int, extra: str = "", args: tuple[Any, ...] = ()) -> TaskRecord | None:
+        row = conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?{extra}", (task_id, *args)).fetchone()
+        return None if row is None else task_record(row)
+
+    async def get_task(self, task_id: int) -> TaskRecord | None:
+        return await asyncio.to_thread(self._read, lambda conn: self._task(conn, task_id))
+
+    async def decide_task(self, task_id: int, decision: TaskDecision) -> TaskRecord | None:
+        def op(conn: sqlite3.Connection) -> TaskRecord | None:
+            mine = " AND owner = ?" if decision.owner is not None else ""
+            task = self._task(conn, task_id, " AND status = 'open'" + mine, (decision.owner,) if mine else ())
+            if task is None:
+                return None  # decided before (the writer runs one transaction at a time: at most once)
+            d = decided(task, decision)
+            conn.execute(
+                "UPDATE tasks SET status = ?, decided_by = ?, decided_at = ?, history = ? WHERE id = ?",
+                (d.status, decision.by, decision.at, json.dumps(d.history, default=str), task_id),
+            )
+            now = time.time()
+            if d.resume is not None:
+                self._insert_work(conn, [d.resume], now)
+            if d.park is not None:
+                self._park(conn, d.park, now)
+                self._count(conn, task.flow, "exceptions")
+            self._insert_traces(conn, [d.trace])
+            return self._task(conn, task_id)
+
+        return await self._run(op, durable=True)
+
+    async def escalate_tasks(self, moves: Sequence[TaskEscalation], *, context: Mapping[str, JSON] | None = None
+                             ) -> list[int]:  # fmt: skip
+        def op(conn: sqlite3.Connection) -> list[int]:
+            moved: list[tuple[TaskRecord, TaskEscalation]] = []
+            for m in moves:
+                task = self._task(conn, m.task_id, " AND status = 'open' AND level = ?", (m.level,))
+                if task is None:
+                    continue  # decided (or moved by another process) since it was found overdue
+                history, trace = escalated(task, m)
+                conn.execute(
+                    "UPDATE tasks SET owner = ?, level = level + 1, due_at = ?,"
+                    " overdue_since = coalesce(overdue_since, ?), history = ? WHERE id = ?",
+                    (m.owner, m.due_at, m.at, json.dumps(history, default=str), m.task_id),
+                )
+                self._insert_traces(conn, [trace])
+                moved.append((task, m))
+            for owner, channel, target, digest in reminders(moved, context):
+                conn.execute(
+                    "INSERT INTO notices (owner, channel, target, digest, created_at, due_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (owner, channel, target, dump(digest), digest["at"], digest["at"]),
+                )
+            return [t.id for t, _ in moved]
+
+        return await self._run(op, durable=True)
 
     # -- golden records ----------------------------------------------------------------
     @staticmethod

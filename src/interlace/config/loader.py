@@ -27,6 +27,8 @@ from interlace.config.models import (
     RouteStep,
     SplitStep,
     System,
+    Task,
+    TaskStep,
     ValidateStep,
 )
 from interlace.config.secrets import SecretMissing, resolve_string
@@ -349,6 +351,8 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                     check.add((*eloc, "system"), f"system {looked_up!r} ({kind}) cannot be looked up")
                 for column, expression in step.enrich.where.items():
                     _check_jsonata((*eloc, "where", column), expression, check)
+            elif isinstance(step, TaskStep):
+                _check_task((*sloc, "task"), step.task, cfg, check)
             elif isinstance(step, RouteStep):
                 for j, rule in enumerate(step.route):
                     rloc: Path_ = (*sloc, "route", j)
@@ -393,6 +397,21 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
                     ("entities", entity_name, "subscribers", system_name, "trigger", "bulk"),
                     "a `bulk: true` trigger moves chunks of rows, not records: an entity cannot have one",
                 )
+
+
+def _check_task(loc: Path_, task: Task, cfg: HubConfig, check: _Checker) -> None:
+    """A task's owners and entity exist, and its condition compiles (that it has an owner, a
+    deadline and an escalation is a readiness finding: readiness/tasks.py)."""
+    if task.when is not None:
+        _check_jsonata((*loc, "when"), task.when, check)
+    for key, name in [("owner", task.owner), ("reject_to", task.reject_to)]:
+        if name is not None and name not in cfg.owners:
+            check.dangling((*loc, key), "owners", name)
+    for j, name in enumerate(task.escalate):
+        if name not in cfg.owners:
+            check.dangling((*loc, "escalate", j), "owners", name)
+    if task.entity is not None and task.entity not in cfg.entities:
+        check.dangling((*loc, "entity"), "entities", task.entity)
 
 
 def _entity_systems(name: str, entity: Any) -> list[tuple[Path_, str]]:

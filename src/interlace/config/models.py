@@ -147,6 +147,11 @@ class Owner(Strict):
     email: str | None = None
     webhook: str | None = None
     description: str | None = None
+    members: list[str] = Field(
+        default_factory=list,
+        description="The people of this group, by the names of their API tokens: who may decide its tasks"
+        " (`task` steps) and whose console shows them under My tasks.",
+    )
 
 
 class System(Open):
@@ -279,11 +284,54 @@ class Enrich(Strict):
     required: bool = Field(False, description="No matching row parks the message for its owner.")
 
 
+class Task(Strict):
+    """A person's decision the message waits for (docs/approvals.md): a member of `owner` approves
+    it (possibly after editing the `editable` fields), or rejects it (it becomes an exception of
+    the flow's owner). Past `deadline` it goes to the next owner of `escalate`, and past the last
+    of them it takes `default` (none: it stays, listed as overdue)."""
+
+    name: str | None = Field(None, description="What the task is called in the console (default: the entity's).")
+    entity: str | None = Field(None, description="The entity whose schema the decision form is made from.")
+    when: str | None = Field(
+        None, description="JSONata condition: only messages where it holds wait (the limit, e.g. total > 10000)."
+    )
+    owner: str | None = Field(None, description="The owner group whose members decide.")
+    deadline: str | None = Field(None, description="How long each owner has, e.g. 4h (none: no deadline).")
+    escalate: list[str] = Field(
+        default_factory=list, description="The owners a task goes to, in turn, when its deadline passes."
+    )
+    default: Literal["approve", "reject"] | None = Field(
+        None, description="The decision taken when the last owner's deadline passed too."
+    )
+    editable: list[str] = Field(
+        default_factory=list, description="The body fields an approver may change (dotted paths); none: no edits."
+    )
+    reject_to: str | None = Field(
+        None, description="The owner of the exception a rejection makes (default: the flow's on_error owner)."
+    )
+
+    @field_validator("deadline")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @property
+    def chain(self) -> list[str]:
+        """The owners in the order the task reaches them."""
+        return [o for o in [self.owner, *self.escalate] if o]
+
+
+class TaskStep(Strict):
+    task: Task = Field(description="Wait for a person of an owner group to approve, edit or reject the message.")
+
+
 class EnrichStep(Strict):
     enrich: Enrich = Field(description="Look a row up in a database system (cached 60 s) and add it to the body.")
 
 
-STEP_KINDS = ("validate", "map", "filter", "route", "split", "enrich", "python")
+STEP_KINDS = ("validate", "map", "filter", "route", "split", "enrich", "task", "python")
 
 
 def _step_kind(value: Any) -> str | None:
@@ -303,6 +351,7 @@ Step = Annotated[
     | Annotated[RouteStep, Tag("route")]
     | Annotated[SplitStep, Tag("split")]
     | Annotated[EnrichStep, Tag("enrich")]
+    | Annotated[TaskStep, Tag("task")]
     | Annotated[PythonStep, Tag("python")],
     Discriminator(
         _step_kind,

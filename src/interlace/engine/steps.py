@@ -13,7 +13,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from interlace.backends.base import GoldenWrite, NewWork, ParkedException
+from interlace.backends.base import GoldenWrite, NewTask, NewWork, ParkedException
 from interlace.config.models import (
     Enrich,
     EnrichStep,
@@ -53,12 +53,14 @@ class Route:
 @dataclass
 class Effects:
     """The message's run ends here with these effects, committed together with its ack in one
-    transaction: new work, golden record writes, parked exceptions. `summary` goes to the trace."""
+    transaction: new work, golden record writes, parked exceptions, tasks the message now waits
+    in (engine/tasks.py). `summary` goes to the trace."""
 
     outputs: list[NewWork] = field(default_factory=list)
     golden: list[GoldenWrite] = field(default_factory=list)
     exceptions: list[ParkedException] = field(default_factory=list)
     summary: JSON = None
+    tasks: list[NewTask] = field(default_factory=list)
 
 
 Outcome = Continue | Drop | Split | Route | Effects

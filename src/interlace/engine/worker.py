@@ -345,11 +345,13 @@ class Worker:
                     traces.append(self._trace(flow, msg, position, "routed", attempt, msg.body, outcome.flow))
                 return Settle(item, traces, outputs=[NewWork(routed, 0)]), False
             if isinstance(outcome, Effects):
-                if keep:
-                    traces.append(self._trace(flow, msg, position, "ok", attempt, msg.body, outcome.summary))
+                if keep or outcome.tasks:  # a waiting message's trace says what it waits for
+                    status: TraceStatus = "waiting" if outcome.tasks else "ok"
+                    traces.append(self._trace(flow, msg, position, status, attempt, msg.body, outcome.summary))
                 flow.steps_seconds.observe(time.perf_counter() - started)
                 effects = Settle(
-                    item, traces, outputs=outcome.outputs, golden=outcome.golden, exceptions=outcome.exceptions
+                    item, traces, outputs=outcome.outputs, golden=outcome.golden, exceptions=outcome.exceptions,
+                    tasks=outcome.tasks,
                 )
                 return effects, False
         flow.steps_seconds.observe(time.perf_counter() - started)

@@ -14,6 +14,9 @@ from interlace.types import JSONObject
 def key(notice: Notice) -> str:
     """Names this notice for good: the email's Message-ID, the webhook's Idempotency-Key."""
     d = notice.digest
+    if d.get("kind") == "tasks":  # a task may be escalated to one owner more than once: named by the notice
+        name = f"interlace.{d.get('hub')}.{notice.owner}.tasks.{notice.id}.{notice.channel}"
+        return re.sub(r"[^A-Za-z0-9._-]", "-", name)
     name = f"interlace.{d.get('hub')}.{notice.owner}.{d.get('first_id')}-{d.get('last_id')}.{notice.channel}"
     return re.sub(r"[^A-Za-z0-9._-]", "-", name)
 
@@ -24,11 +27,34 @@ def _when(at: Any) -> str:
 
 def subject(d: JSONObject) -> str:
     count = int(d.get("count") or 0)
+    if d.get("kind") == "tasks":
+        noun = "task waits" if count == 1 else "tasks wait"
+        return f"[interlace {d.get('hub')}] {count:,} {noun} for {d.get('owner')}, past their deadline"
     noun = "exception" if count == 1 else "exceptions"
     return f"[interlace {d.get('hub')}] {count:,} {noun} parked for {d.get('owner')}"
 
 
+def _tasks_text(d: JSONObject) -> str:
+    """A reminder: the tasks that passed their deadline and came to this owner."""
+    samples = d.get("samples") or []
+    assert isinstance(samples, list)
+    lines = [f"{d.get('count')} task(s) passed their deadline and now wait for {d.get('owner')} on hub"
+             f" {d.get('hub')} ({_when(d.get('at'))}):", ""]  # fmt: skip
+    for s in samples:
+        assert isinstance(s, dict)
+        came = f" (from {s.get('from')})" if s.get("from") != d.get("owner") else ""
+        due = f", due {_when(s.get('due_at'))}" if s.get("due_at") is not None else ", overdue"
+        lines.append(f"  #{s.get('id')} {s.get('name')} in {s.get('flow')}{came}{due}")
+        lines.append(f"      message {s.get('message_id')}, waiting since {_when(s.get('created_at'))}")
+    link = d.get("link")
+    lines += ["", "Decide them in the console's My tasks" + (f" ({link})" if link else "")
+              + ", or by the API: POST /api/tasks/{id}/approve or /reject."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def text(d: JSONObject) -> str:
+    if d.get("kind") == "tasks":
+        return _tasks_text(d)
     count = int(d.get("count") or 0)
     flows = d.get("flows") or {}
     samples = d.get("samples") or []

@@ -134,6 +134,42 @@ KINDS = _kinds(
         "Declare an owner under `owners:` and name it in the flow's `on_error.owner`.",
     ),
     Kind(
+        "task-no-owner",
+        "error",
+        5,
+        "A task step has no owner",
+        "A message waits for a decision that nobody is asked to take: the order sits there until a "
+        "customer complains.",
+        "Name an owner group in the task's `owner:` (declared under `owners:`, with its `members:`).",
+    ),
+    Kind(
+        "task-owner-no-members",
+        "error",
+        5,
+        "Nobody may decide a task",
+        "Who may approve is written in the config, not decided by whoever is asked: an owner group "
+        "without members leaves its tasks with nobody allowed to decide them.",
+        "List the people (the names of their API tokens) under the owner's `members:`.",
+    ),
+    Kind(
+        "task-no-deadline",
+        "warning",
+        5,
+        "A task step has no deadline",
+        "Without a deadline a waiting decision is never chased: the message can wait for weeks and "
+        "nobody notices until the customer does.",
+        "Give the task a `deadline:` (e.g. 4h), with an `escalate:` chain or a `default:` for when it passes.",
+    ),
+    Kind(
+        "task-no-escalation",
+        "warning",
+        5,
+        "Nothing happens when a task's deadline passes",
+        "A deadline with no next owner and no default only marks the task overdue: the decision still "
+        "waits for the one person who missed it.",
+        "Add `escalate: [next-owner, ...]` and/or a `default: approve|reject` to the task.",
+    ),
+    Kind(
         "owner-unreachable",
         "error",
         5,

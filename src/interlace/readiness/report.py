@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from interlace.config.lines import Path_
 from interlace.config.loader import LoadedConfig
-from interlace.readiness import cycles, entities, flows, mappings, owners, probes, secrets, triggers, unset
+from interlace.readiness import cycles, entities, flows, mappings, owners, probes, secrets, tasks, triggers, unset
 from interlace.readiness.context import Context
 from interlace.readiness.finding import SEVERITIES, Finding
 
@@ -18,6 +18,7 @@ OFFLINE_CHECKS: tuple[Callable[[Context], list[Finding]], ...] = (
     triggers.check,
     entities.check,
     owners.check,
+    tasks.check,
     flows.check,
     mappings.check,
     cycles.check,
