@@ -1,7 +1,8 @@
 """A hub for the console and admin API tests: a shop webhook, an ERP (SQLite, whose CHECK refuses
 a negative total, so such an order is parked and can be corrected and retried), a CRM over HTTP
 that is down (its token and API key are the secrets no page or answer may show), and a customer
-entity in integrate mode whose golden record the shop's webhook feeds."""
+entity in integrate mode whose golden record the shop's webhook feeds. An order over 100,000 waits for a person of
+finance-ops (the operator token) to approve it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ SECRETS = {"CRM_TOKEN": "crm-token-5f2a9c81-console", "API_KEY": "apikey-77be1d0
 CONFIG = """
 hub: {name: acme, poll: 50ms, lease: 10s}
 owners:
-  finance-ops: {email: finance@acme.test}
+  finance-ops: {email: finance@acme.test, members: [operator-1]}
   sales-ops: {email: sales@acme.test}
 systems:
   shop: {connector: webhook, description: the web shop}
@@ -61,6 +62,8 @@ flows:
     trigger: {system: shop, event: order.created}
     steps:
       - validate: order
+      - task: {entity: order, when: total > 100000, owner: finance-ops, deadline: 4h, default: reject,
+               editable: [total]}
       - map: '{"id": id, "email": email, "total": total}'
     deliver: {system: erp, table: orders, mode: insert}
     on_error: {owner: finance-ops, retry: {attempts: 1}}

@@ -157,6 +157,21 @@ def keep(c: Config) -> Config:
     return c
 
 
+def task(**settings: Any) -> Callable[[Config], Config]:
+    """The orders flow waits for a person (`settings` of its task) after its validation."""
+
+    def edit(c: Config) -> Config:
+        c["owners"]["ops"]["members"] = ["ann"]
+        c["owners"]["leads"] = {"email": "leads@x.test", "members": ["ben"]}
+        _flow(c)["steps"].insert(1, {"task": {"entity": "order", **settings}})
+        return c
+
+    return edit
+
+
+DECIDED = {"owner": "ops", "deadline": "4h", "escalate": ["leads"]}
+
+
 # kind: (bad edit, bad text edit, good edit, good text edit)
 CASES: list[tuple[str, Callable[[Config], Config], Edit, Callable[[Config], Config], Edit]] = [
     ("trigger-unclear", no_event, None, keep, None),
@@ -212,6 +227,12 @@ CASES: list[tuple[str, Callable[[Config], Config], Edit, Callable[[Config], Conf
     ("plaintext-secret", dsn_in({"X-Api-Key": "k-123"}), None, dsn_in({"X-Trace": "yes"}), None),
     ("secret-unset", secret("${env:INTERLACE_TEST_UNSET_TOKEN}"), None, secret("${file:token.txt}"), None),
     ("flow-no-tests", flow_without("tests"), None, keep, None),
+    ("task-no-owner", task(deadline="4h", default="reject"), None, task(**DECIDED), None),
+    ("task-owner-no-members", task(**DECIDED, default="approve"), ("    members:\n    - ben\n", ""),
+     task(**DECIDED), None),
+    ("task-no-deadline", task(owner="ops"), None, task(**DECIDED), None),
+    ("task-no-escalation", task(owner="ops", deadline="4h"), None, task(owner="ops", deadline="4h", default="reject"),
+     None),
 ]
 
 

@@ -86,7 +86,7 @@ async def test_systems_flows_and_messages(served: Served) -> None:
         assert (await c.get("/api/messages", params={"limit": 0})).status_code == 400
         assert (await c.get("/api/messages", params={"limit": "x"})).status_code == 400
         trace = (await c.get(f"/api/messages/{messages[0]['id']}/trace")).json()["trace"]
-        assert [t["stage"] for t in trace] == ["received", "validate:order", "map", "deliver:erp"]
+        assert [t["stage"] for t in trace] == ["received", "validate:order", "task:order", "map", "deliver:erp"]
         assert trace[-1]["status"] == "ok" and trace[-1]["since_start"] >= trace[1]["since_start"] >= 0
         assert (await c.get("/api/messages/nope/trace")).status_code == 404
 

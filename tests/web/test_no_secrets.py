@@ -34,10 +34,13 @@ async def test_no_secret_on_any_page_or_in_any_answer(tmp_path: Path) -> None:
         await hub.ingress.submit("paid-to-crm", [Incoming({"id": "S1", "key": SECRETS["API_KEY"]}, event="order.paid")])
         await hub.ingress.submit("customer:from:shop", [Incoming({"email": "k@x.test", "name": SECRETS["API_KEY"]},
                                                                  event="customer.updated")])  # fmt: skip
+        large = {"id": "S2", "email": "s@x.test", "total": 200_000, "note": leak}
+        await hub.ingress.submit("orders", [Incoming(large, event="order.created")])  # waits in a task
         await hub.worker.drain()
         [first, *_] = await hub.backend.exceptions()
+        [task] = await hub.backend.tasks()
         values = {"exception_id": str(first.id), "message_id": order, "entity": "customer", "key": "k@x.test",
-                  "name": "crm"}  # fmt: skip
+                  "name": "crm", "task_id": str(task.id)}  # fmt: skip
         app = hub.app()
         seen: dict[str, str] = {}
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://hub",
@@ -72,6 +75,7 @@ async def test_no_secret_on_any_page_or_in_any_answer(tmp_path: Path) -> None:
         assert "my token is ***" in seen[f"/api/messages/{order}/trace"], "the test bites: the value was there"
         assert "my token is ***" in seen[f"/console/messages/{order}"]
         assert "${env:CRM_TOKEN}" in seen["/api/config"]
+        assert "my token is ***" in seen[f"/api/tasks/{task.id}"]
     finally:
         await hub.stop()
 

@@ -44,7 +44,7 @@ def created_line(owner: str, at: float) -> str:
     return json.dumps([{"kind": "created", "at": at, "by": "interlace", "owner": owner}])
 
 
-def _edited(before: JSON, after: JSON, prefix: str = "") -> list[str]:
+def changed_fields(before: JSON, after: JSON, prefix: str = "") -> list[str]:
     """The dotted paths of the fields an edit changed."""
     if not isinstance(before, dict) or not isinstance(after, dict):
         return [prefix] if before != after and prefix else []
@@ -52,7 +52,7 @@ def _edited(before: JSON, after: JSON, prefix: str = "") -> list[str]:
     for name in sorted(set(before) | set(after)):
         path = f"{prefix}.{name}" if prefix else name
         if isinstance(before.get(name), dict) and isinstance(after.get(name), dict):
-            changed += _edited(before[name], after[name], path)
+            changed += changed_fields(before[name], after[name], path)
         elif before.get(name) != after.get(name) or (name in before) != (name in after):
             changed.append(path)
     return changed
@@ -76,7 +76,7 @@ def decided(task: TaskRecord, decision: TaskDecision) -> Decided:
     status: TraceStatus = "approved" if approve else "rejected"
     body = decision.body if approve and decision.body is not None else msg.body
     line: dict[str, JSON] = {"kind": status, "at": decision.at, "by": decision.by, "owner": task.owner,
-                             "comment": decision.comment, "edited": _edited(msg.body, body)}  # fmt: skip
+                             "comment": decision.comment, "edited": changed_fields(msg.body, body)}  # fmt: skip
     history = [*task.history, line]
     header = {"task": task.name, "id": task.id, "decision": status, "by": decision.by, "at": decision.at,
               "comment": decision.comment, "edited": line["edited"]}  # fmt: skip

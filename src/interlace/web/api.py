@@ -16,15 +16,19 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from interlace.backends.base import ROLES, ApiToken, Backend
+from interlace.backends.base import ROLES, ApiToken, Backend, Verdict
 from interlace.config.loader import LoadedConfig
 from interlace.config.models import HubSettings
 from interlace.connectors.base import Connector, Ingress
 from interlace.types import JSON, JSONObject
-from interlace.web import actions, auth, configview, openapi, queries
+from interlace.web import actions, auth, configview, openapi, queries, tasks
 from interlace.web.operations import MAX_ID, BadRequest, Operation, Param, arguments, error, json_body
 from interlace.web.rates import RateMeter
 from interlace.web.systems import SystemHealth, system_views
+
+
+class WallClock(Protocol):
+    def time(self) -> float: ...
 
 
 class Served(Protocol):
@@ -53,6 +57,10 @@ class Served(Protocol):
 
     @property
     def config_digest(self) -> str: ...
+
+    @property
+    def clock(self) -> WallClock:
+        """The wall clock of tasks' deadlines (whether a task is overdue is read by it)."""
 
 
 def _token_view(t: ApiToken) -> dict[str, JSON]:
@@ -192,7 +200,8 @@ class Api:
         groups = queries.by_owner(await queries.exception_rows(self.backend, **args))
         owners = self.hub.loaded.config.owners
         rows = [
-            {"owner": name, "contact": owners[name].model_dump(exclude_none=True) if name in owners else {},
+            {"owner": name,
+             "contact": owners[name].model_dump(exclude_none=True, exclude={"members"}) if name in owners else {},
              "count": len(groups.get(name, [])), "exceptions": groups.get(name, [])}
             for name in sorted(set(owners) | set(groups))
         ]  # fmt: skip
@@ -233,6 +242,48 @@ class Api:
 
     async def bulk_discard(self, request: Request) -> Response:
         return await self._bulk(request, "discard")
+
+    # -- human tasks (web/tasks.py) ---------------------------------------------------------------
+    async def get_tasks(self, request: Request) -> Response:
+        args = arguments(request, (TASK_STATUS, OWNER, MINE, OVERDUE))
+        config = self.hub.loaded.config
+        owners = [args["owner"]] if args["owner"] else None
+        if args["mine"]:
+            mine = tasks.groups_of(config, request.state.token.name)
+            owners = [o for o in (owners or mine) if o in mine]
+        rows = await tasks.task_rows(self.backend, self.hub.clock.time(), status=args["status"], owners=owners,
+                                     overdue=bool(args["overdue"]))  # fmt: skip
+        return JSONResponse({"tasks": rows})
+
+    async def get_task_owners(self, request: Request) -> Response:
+        args = arguments(request, (TASK_STATUS,))
+        rows = await tasks.task_rows(self.backend, self.hub.clock.time(), status=args["status"])
+        return JSONResponse({"owners": tasks.by_owner(rows, self.hub.loaded.config)})
+
+    async def get_task(self, request: Request) -> Response:
+        task_id = arguments(request, (TASK_ID,))["task_id"]
+        found = await self.backend.get_task(task_id)
+        if found is None:
+            return error(404, "no task with this id")
+        return JSONResponse(tasks.task_detail(found, self.hub.loaded.config, self.hub.clock.time()))
+
+    async def _decide(self, request: Request, verdict: Verdict) -> Response:
+        task_id = arguments(request, (TASK_ID,))["task_id"]
+        payload = await json_body(request, APPROVE_BODY if verdict == "approve" else REJECT_BODY, required=False)
+        payload = payload or {}
+        actor, detail = auth.caller(request)
+        try:
+            done = await tasks.decide(self.backend, self.hub.loaded, actor, task_id, verdict,
+                                      body=payload.get("body"), comment=payload.get("comment"), detail=detail)
+        except tasks.Refused as refused:
+            return error(refused.status, refused.text)
+        return JSONResponse(tasks.task_detail(done, self.hub.loaded.config, self.hub.clock.time()))
+
+    async def approve(self, request: Request) -> Response:
+        return await self._decide(request, "approve")
+
+    async def reject(self, request: Request) -> Response:
+        return await self._decide(request, "reject")
 
     async def get_entities(self, request: Request) -> Response:
         loaded = self.hub.loaded
@@ -333,6 +384,21 @@ class Api:
             o("POST", "/exceptions/{exception_id}/discard", self.discard,
               "Discard an open exception (kept for the record, never retried).", "operator", "exceptions", (ID,),
               errors=(400, 404)),
+            o("GET", "/tasks", self.get_tasks, "Human tasks: by state, owner group, the caller's own (mine: the"
+              " groups whose members list the token's name), or only the overdue ones.", "viewer", "tasks",
+              (TASK_STATUS, OWNER, MINE, OVERDUE), answer=listing("tasks", TASK_ROW), errors=(400,)),
+            o("GET", "/tasks/owners", self.get_task_owners, "Every owner group with its members and tasks.",
+              "viewer", "tasks", (TASK_STATUS,), answer=listing("owners"), errors=(400,)),
+            o("GET", "/tasks/{task_id}", self.get_task, "One task with its message, rules and decision history.",
+              "viewer", "tasks", (TASK_ID,), errors=(400, 404)),
+            o("POST", "/tasks/{task_id}/approve", self.approve, "Approve an open task (with an edited body when"
+              " sent, changing only its editable fields): its message goes on. Only a member of the task's owner"
+              " group may; a task decided before answers 409.", "operator", "tasks", (TASK_ID,),
+              body=APPROVE_BODY, errors=(400, 403, 404, 409)),
+            o("POST", "/tasks/{task_id}/reject", self.reject, "Reject an open task: its message becomes an"
+              " exception of the flow's owner. Only a member of the task's owner group may; a task decided"
+              " before answers 409.", "operator", "tasks", (TASK_ID,), body=REJECT_BODY,
+              errors=(400, 403, 404, 409)),
             o("GET", "/entities", self.get_entities, "The entities of the config.", "viewer", "entities",
               answer=listing("entities")),
             o("GET", "/entities/{entity}", self.get_records, "A page of an entity's golden records.", "viewer",
@@ -367,6 +433,29 @@ TOKEN_BODY = {
     "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"},
                    "role": {"type": "string", "enum": list(ROLES)}},
 }  # fmt: skip
+COMMENT = {"type": "string", "maxLength": 2000, "description": "Why (kept in the task's history)."}
+APPROVE_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"body": {"description": "The edited body to go on with (left out: as it was)."},
+                   "comment": COMMENT},
+}  # fmt: skip
+REJECT_BODY = {"type": "object", "additionalProperties": False, "properties": {"comment": COMMENT}}
+TASK_ROW = {
+    "type": "object",
+    "required": ["id", "name", "flow", "owner", "status", "level", "due_at", "overdue", "created_at", "message_id"],
+    "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "flow": {"type": "string"},
+        "owner": {"type": "string"}, "status": {"type": "string"}, "level": {"type": "integer"},
+        "due_at": {"type": ["number", "null"]}, "overdue": {"type": "boolean"}, "created_at": {"type": "number"},
+        "decided_by": NULLABLE_STR, "decided_at": {"type": ["number", "null"]}, "message_id": {"type": "string"},
+    },
+}  # fmt: skip
+TASK_ID = Param("task_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "The task's id.", "path", True)
+TASK_STATUS = Param("status", {"type": "string", "enum": list(tasks.TASK_STATUSES), "default": "open"},
+                    "Only tasks in this state (all: every state).")  # fmt: skip
+MINE = Param("mine", {"type": "boolean", "default": False}, "Only the tasks the caller may decide.")
+OVERDUE = Param("overdue", {"type": "boolean", "default": False}, "Only the open tasks past their deadline.")
 SINCE = Param("since", {"type": "string", "format": "date"}, "From this UTC day (YYYY-MM-DD), included.")
 UNTIL = Param("until", {"type": "string", "format": "date"}, "Until this UTC day (YYYY-MM-DD), included.")
 DAYS = Param("days", {"type": "integer", "minimum": 1, "maximum": 36600}, "The last this many days, today included.")

@@ -26,6 +26,7 @@ from interlace.web.operations import BadRequest
 from interlace.web.rates import RateMeter
 from interlace.web.status import healthz_endpoint, metrics_endpoint, readyz_endpoint
 from interlace.web.systems import SystemHealth
+from interlace.web.taskpages import TaskPages
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -107,7 +108,8 @@ def build_app(hub: Served) -> FastPaths:
     else:
         routes.append(Route("/metrics", auth.requires("viewer", metrics, hub.backend, mutates=False), methods=["GET"]))
     routes.append(Mount("/api", routes=api_routes(api)))
-    routes.append(Mount("/console", routes=Console(api).routes()))
+    console = Console(api)
+    routes.append(Mount("/console", routes=[*TaskPages(console).routes(), *console.routes()]))
     webhooks = _webhooks(hub) if hub.settings.webhooks is None else []
     return FastPaths(Starlette(routes=[*routes, *webhooks]), webhooks)
 

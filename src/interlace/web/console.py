@@ -48,6 +48,7 @@ NAV = (
     ("overview", "/console/", "Overview"),
     ("topology", "/console/topology", "Topology"),
     ("exceptions", "/console/exceptions", "Exceptions"),
+    ("tasks", "/console/tasks", "Tasks"),
     ("messages", "/console/messages", "Messages"),
     ("entities", "/console/entities", "Golden records"),
     ("gain", "/console/gain", "Gain"),
