@@ -742,7 +742,10 @@ class PostgresBackend(Backend):
         return await self._read(lambda conn: self._task(conn, task_id))
 
     async def decide_task(self, task_id: int, decision: TaskDecision) -> TaskRecord | None:
+        published: list[int] = []
+
         async def op(conn: asyncpg.Connection) -> TaskRecord | None:
+            published.clear()
             # FOR UPDATE: a second decider waits for the first to commit, then finds the task decided
             mine = " AND owner = $2" if decision.owner is not None else ""
             args = (decision.owner,) if mine else ()
@@ -756,7 +759,7 @@ class PostgresBackend(Backend):
             )  # fmt: skip
             now = time.time()
             if d.resume is not None:
-                await self._insert_work(conn, [d.resume])
+                published.extend(await self._insert_work(conn, [d.resume]))
                 await self._add_counts(conn, {task.flow: Counter(backlog=1)})
             if d.park is not None:
                 await self._park(conn, d.park, now)
@@ -766,7 +769,7 @@ class PostgresBackend(Backend):
 
         found = await self._tx(op)
         if found is not None and found.status == "approved":
-            self._wake()
+            self._wake(published)
         return found
 
     async def escalate_tasks(self, moves: Sequence[TaskEscalation], *, context: Mapping[str, JSON] | None = None
