@@ -53,7 +53,7 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/bench_engine.py --write
 	$(BIN)/python benchmarks/bench_overload.py --write
 	$(BIN)/python benchmarks/bench_scale.py --write
-	$(BIN)/python benchmarks/bench_mapping.py
+	$(BIN)/python benchmarks/bench_mapping.py --write
 	$(BIN)/python benchmarks/bench_files.py
 	$(BIN)/python benchmarks/bench_databases.py --rows 100000
 

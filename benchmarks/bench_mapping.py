@@ -7,9 +7,10 @@ Usage::
     .venv/bin/python benchmarks/bench_mapping.py [--rounds 5] [--seconds 0.1] [--write]
 
 Each expression is evaluated over an order with 5 lines and one with 100 (the order carries the
-fields every example reads). Per round each contender runs for about `--seconds`, in the order
-Interlace, jsonatapy, jsonata-python, hand-written; the ratio Interlace / jsonatapy is taken per
-round and the median reported. Interlace is timed as the worker calls it: `step.apply(message)` of
+fields every example reads). Per round each contender runs for about `--seconds`, cut into
+slices taken in turn (Interlace, jsonatapy, jsonata-python, hand-written, again), so that the
+load of a busy machine falls on all of them alike; the ratio Interlace / jsonatapy is taken per
+round and the median reported with every round's. Interlace is timed as the worker calls it: `step.apply(message)` of
 the map or filter step built from the config text (a route's `when` through a one-rule route).
 jsonatapy is timed raw: the compiled expression's `evaluate(body)`, no wrapper, no bindings.
 jsonata-python (a dev dependency) is left out when it is not installed. `--write` replaces the
@@ -183,17 +184,43 @@ def _step(case: Case) -> tuple[Step, str]:
     return Map(case.text), case.text
 
 
-def _rate(call: Callable[[], Any], seconds: float) -> float:
-    """Evaluations per second over about `seconds` (batches sized from a first timing)."""
+SLICES = 10
+"""Each contender's time in a round is cut into this many slices, taken in turn with the others',
+so a change of load on the machine during a round falls on every contender alike."""
+
+clock = time.process_time
+"""Time is the process's CPU time: on a busy machine the moments this process waits for a core are
+not counted against whichever contender happened to be running (all contenders run in this one
+thread; jsonatapy's Rust code counts too, being in the process)."""
+
+
+def _batch(call: Callable[[], Any], seconds: float) -> int:
+    """How many calls take about `seconds`."""
     n = 1
     while True:
-        started = time.perf_counter()
+        started = clock()
         for _ in range(n):
             call()
-        took = time.perf_counter() - started
-        if took >= seconds:
-            return n / took
-        n = max(n * 2, int(n * seconds / max(took, 1e-6) * 1.1))
+        took = clock() - started
+        if took >= seconds / 4:
+            return max(1, int(n * seconds / max(took, 1e-9)))
+        n *= 2
+
+
+def _round(contenders: dict[str, Callable[[], Any]], seconds: float) -> dict[str, float]:
+    """Evaluations per second of each contender over about `seconds` each, in interleaved slices."""
+    batches = {who: _batch(call, seconds / SLICES) for who, call in contenders.items()}
+    calls = dict.fromkeys(contenders, 0)
+    spent = dict.fromkeys(contenders, 0.0)
+    for _ in range(SLICES):
+        for who, call in contenders.items():
+            n = batches[who]
+            started = clock()
+            for _ in range(n):
+                call()
+            spent[who] += clock() - started
+            calls[who] += n
+    return {who: calls[who] / spent[who] for who in contenders}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -244,7 +271,7 @@ def measure(case: Case, lines: int, rounds: int, seconds: float, theirs: Any) ->
     contenders["by hand"] = lambda: case.by_hand(body)
     row = Row(case, lines, [])
     for _ in range(rounds):
-        row.rounds.append({who: _rate(call, seconds) for who, call in contenders.items()})
+        row.rounds.append(_round(contenders, seconds))
         r = row.rounds[-1]
         cells = "  ".join(f"{who} {rate:>10,.0f}/s" for who, rate in r.items())
         print(f"  round {len(row.rounds)}: {cells}  interlace/jsonatapy {r['interlace'] / r['jsonatapy']:.2f}x")
@@ -276,17 +303,19 @@ def main(argv: list[str] | None = None) -> int:
     worst = min(statistics.median(r.ratios) for r in rows)
     text = [
         "## Mapping: compiled JSONata through the map step, beside jsonatapy, jsonata-python and Python",
-        f"`.venv/bin/python benchmarks/bench_mapping.py --write` ({args.rounds} interleaved rounds of about"
-        f" {args.seconds:g} s per contender; Python {platform.python_version()}, {versions}; {where}).",
+        f"`.venv/bin/python benchmarks/bench_mapping.py --write` ({args.rounds} rounds of about"
+        f" {args.seconds:g} s of CPU time per contender, each round cut into {SLICES} slices taken in turn by the"
+        " contenders;"
+        f" Python {platform.python_version()}, {versions}; {where}).",
         "",
         "Every expression of the example configs, over an order with 5 and with 100 lines. *Interlace*: the"
         " step the worker runs (`step.apply(message)`: the compiled expression, the step's outcome); *jsonatapy*:"
         " the same expression compiled by jsonatapy and evaluated raw (`evaluate(body)`, no wrapper);"
         " *by hand*: the same mapping as a Python function. Evaluations per second, median of the rounds;"
-        " the ratio is Interlace / jsonatapy, the median of the per-round ratios (lowest and highest round).",
+        " the ratio is Interlace / jsonatapy, the median of the per-round ratios, then every round's.",
         "",
-        "| expression | lines | Interlace | jsonatapy | jsonata-python | by hand | Interlace / jsonatapy |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| expression | lines | Interlace | jsonatapy | jsonata-python | by hand | Interlace / jsonatapy | rounds |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         other = f"{r.median('jsonata-python'):,.0f}" if theirs is not None else "-"
@@ -294,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         text.append(
             f"| {r.case.name} | {r.lines} | {r.median('interlace'):,.0f} | {r.median('jsonatapy'):,.0f} | {other}"
             f" | {r.median('by hand'):,.0f} | **{statistics.median(ratios):.2f}x**"
-            f" ({min(ratios):.2f}-{max(ratios):.2f}) |"
+            f" | {', '.join(f'{x:.2f}' for x in ratios)} |"
         )
     text += ["", f"Lowest median ratio: **{worst:.2f}x** raw jsonatapy."]
     print("\n".join(text))

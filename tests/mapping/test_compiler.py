@@ -121,8 +121,82 @@ def test_results_are_plain_json() -> None:
 def test_the_map_step_builds_no_bindings_when_message_is_not_read() -> None:
     message = Message(flow="f", body=ORDER, event="order.created")
     plain = Map('{"order_no": id}')
-    assert plain.apply.__name__ == "_apply_body"
+    assert plain.apply.__name__ == "_step"  # compiled: body to outcome in one generated function
     assert plain.apply(message).body == {"order_no": "A1"}  # type: ignore[union-attr]
+    other = Map('{"n": $formatBase(10, 2)}')  # a built-in the compiler does not have: jsonatapy
+    assert other.expression.engine == "jsonatapy" and other.apply.__name__ == "_apply_body"
+    assert other.apply(message).body == {"n": "1010"}  # type: ignore[union-attr]
     reads = Map('{"order_no": id, "event": $message.event}')
     assert reads.apply.__name__ == "_apply_bindings"
     assert reads.apply(message).body == {"order_no": "A1", "event": "order.created"}  # type: ignore[union-attr]
+
+
+# the fast paths of the compiled code (an object context read directly, the comprehension tried
+# over objects that have every field, built-ins inline) against the reference on the data that
+# sends each of them back to the general code
+_SHAPES = [
+    ORDER,
+    {"lines": [{"qty": 2, "price": 5}, {"price": 3}, {"qty": 1, "price": 2.5}]},  # a field missing
+    {"lines": [{"qty": 2, "price": 5}, 7, [{"qty": 1, "price": 1}], "x"]},  # items not objects
+    {"lines": {"qty": 3, "price": 1.5}},  # one line, not an array
+    {"lines": []},
+    {"lines": [{"qty": 2, "price": "5"}]},  # a string: an error
+    {"lines": [{"price": 1}, {"qty": True, "price": 2}]},  # a boolean after a missing field: an error
+    {"lines": [{"qty": 2**40, "price": 2**20}]},  # an int product past 2**53
+    {"lines": [[{"qty": 1, "price": 2}], {"qty": 3, "price": 4}]},
+    {"lines": None, "customer": [{"email": "A@X"}, {"email": "B@Y"}]},
+    {"customer": {"email": 5}, "id": 2.0, "n": {"x": 1.0, "y": [2.0, 3.5]}},
+    [ORDER, ORDER],
+    "text",
+    None,
+]
+_FAST = [
+    '{"order_no": id, "email": customer.email, "total": $sum(lines.(qty * price))}',
+    '{"total": $round($sum(lines.(qty * price)), 2), "n": $count(lines), "e": $lowercase(customer.email)}',
+    "lines.(qty * price)",
+    'lines.(qty & "x" & price)',
+    "lines.(qty > price)",
+    "lines.(-qty / price)",
+    "lines^(price).qty",
+    "lines.qty",
+    '{"n": n, "id": id, "x": n.x}',
+    "$string(id) & $uppercase(customer.email) & $length(customer.email)",
+    "$boolean(lines) and $count(customer) > 1",
+]
+
+
+class _NoReference:
+    def evaluate(self, *args: object, **kwargs: object) -> object:
+        raise AssertionError("the compiled code gave up and asked jsonatapy")
+
+
+@pytest.mark.parametrize("source", _FAST)
+def test_the_fast_paths_agree_with_the_reference(source: str) -> None:
+    expression = Expression(source)
+    assert expression.engine == "compiled", expression.fallback
+    expression._compiled = _NoReference()  # every answer below is the compiled code's own
+    reference = Expression(source, compiled=False)
+    for data in _SHAPES:
+        try:
+            mine: tuple[str, object] = ("value", expression.evaluate_data(data))
+        except MappingError as exc:
+            assert exc.code is not None, exc  # a JSONata error of the compiled code
+            mine = ("error", None)
+        try:
+            theirs: tuple[str, object] = ("value", reference.evaluate(data))
+        except MappingError:
+            theirs = ("error", None)
+        assert mine == theirs, (source, data)
+        if mine[0] == "value":
+            assert expression.evaluate(data) == mine[1]
+
+
+def test_a_failure_in_the_step_function_is_the_same_error() -> None:
+    message = Message(flow="f", body={"id": "A1", "lines": [{"qty": "2", "price": 5}]})
+    step = Map('{"total": $sum(lines.(qty * price))}')
+    with pytest.raises(MappingError) as info:
+        step.apply(message)
+    assert info.value.code == "T2001" and info.value.position == 27
+    deep = Map('($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; {"d": $f(n)})')
+    with pytest.raises(MappingError, match=r"D1011|Stack overflow"):
+        deep.apply(Message(flow="f", body={"n": 100000}))

@@ -35,7 +35,7 @@ class Continue:
     body: JSON
 
 
-@dataclass
+@dataclass(slots=True)
 class Drop:
     reason: str
 
@@ -45,7 +45,7 @@ class Split:
     bodies: list[JSON]
 
 
-@dataclass
+@dataclass(slots=True)
 class Route:
     flow: str
 
@@ -136,7 +136,12 @@ class Map(Step):
         # the per-message path is chosen here, once: no bindings built when $message is not read
         self._expression = expression
         self._evaluate = expression.evaluate
-        self.apply = self._apply_body if not _reads_message(expression) else self._apply_bindings  # type: ignore[method-assign]
+        self._evaluate_data = expression.evaluate_data
+        if _reads_message(expression):
+            self.apply = self._apply_bindings  # type: ignore[method-assign]
+        else:  # compiled: the message's body to its outcome in one generated function
+            step = expression.step("_continue({value})", {"_continue": Continue})
+            self.apply = step or self._apply_body  # type: ignore[method-assign,assignment]
 
     def _apply_bindings(self, message: Message) -> Outcome:
         return Continue(self._evaluate(message.body, _bindings(message)))
@@ -145,7 +150,7 @@ class Map(Step):
         return Continue(self._evaluate(message.body, _bindings(message)))
 
     def _apply_body(self, message: Message) -> Outcome:
-        return Continue(self._evaluate(message.body))
+        return Continue(self._evaluate_data(message.body))
 
 
 def condition(expression: str) -> Expression:
@@ -162,10 +167,17 @@ class Filter(Step):
         self.expression = condition(expression)
         self._message = _reads_message(self.expression)
         self._evaluate = self.expression.evaluate
+        self._evaluate_data = self.expression.evaluate_data
+        if not self._message:
+            names = {"_continue": Continue, "_drop": Drop, "_reason": f"filter {self.expression.source!r} is false"}
+            step = self.expression.step("(_continue(data) if {value} else _drop(_reason))", names)
+            if step is not None:
+                self.apply = step  # type: ignore[method-assign,assignment]
 
     def apply(self, message: Message) -> Outcome:
-        if self._evaluate(message.body, _bindings(message) if self._message else None):
-            return Continue(message.body)
+        body = message.body
+        if self._evaluate(body, _bindings(message)) if self._message else self._evaluate_data(body):
+            return Continue(body)
         return Drop(f"filter {self.expression.source!r} is false")
 
 
@@ -178,10 +190,16 @@ class RouteTo(Step):
         self._message = any(_reads_message(e) for e, _ in rules)
 
     def apply(self, message: Message) -> Outcome:
-        bindings = _bindings(message) if self._message else None
-        for expression, flow in self.rules:
-            if expression.evaluate(message.body, bindings):
-                return Route(flow)
+        body = message.body
+        if self._message:
+            bindings = _bindings(message)
+            for expression, flow in self.rules:
+                if expression.evaluate(body, bindings):
+                    return Route(flow)
+        else:
+            for expression, flow in self.rules:
+                if expression.evaluate_data(body):
+                    return Route(flow)
         if self.default is not None:
             return Route(self.default)
         return Continue(message.body)

@@ -58,13 +58,16 @@ class Expression:
             self.fallback = f"the compiler's parser refused it: {parse_error}"
         else:
             try:
-                self._program = compile_program(source, timeout_ms, DEFAULT_MAX_DEPTH)
+                self._program = compile_program(source, timeout_ms, DEFAULT_MAX_DEPTH, _on_error(self._reference))
                 self.variables = self._program.free
             except Unsupported as exc:
                 self.fallback = str(exc)
-        self.evaluate = (  # type: ignore[method-assign]
-            _compiled_evaluator(self._program, self._reference) if self._program is not None else self._reference
-        )
+        if self._program is not None:
+            self.evaluate = _compiled_evaluator(self._program, self._reference)  # type: ignore[method-assign]
+            self.evaluate_data: Callable[[JSON], JSON] = self._program.entry
+        else:
+            self.evaluate = self._reference  # type: ignore[method-assign]
+            self.evaluate_data = self._evaluate_data_reference
 
     @property
     def engine(self) -> str:
@@ -73,6 +76,15 @@ class Expression:
     def evaluate(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
         """The expression's value for `data`; None when JSONata yields no value."""
         raise NotImplementedError  # replaced per instance in __init__
+
+    def step(self, template: str, names: dict[str, Any]) -> Callable[[Any], Any] | None:
+        """For a compiled expression: one function of a message (its `body` the data, no bindings)
+        returning `template` (Python text naming only `names`) of the value, as `evaluate_data`
+        gives it: the step a flow runs, in one call. None for an expression jsonatapy runs."""
+        return self._program.step(template, names) if self._program is not None else None
+
+    def _evaluate_data_reference(self, data: JSON) -> JSON:
+        return self._reference(data, None)
 
     def _reference(self, data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
         try:
@@ -97,6 +109,7 @@ def _compiled_evaluator(program: Program, reference: Evaluator) -> Evaluator:
     no state object when the expression reads no bindings and cannot run long, no output
     conversion when its value is plain JSON already."""
     function = program.function
+    entry = program.entry
     calls = program.calls
     kind = program.out
     convert = out_number if kind == "number" else out if kind == "any" else None
@@ -104,7 +117,9 @@ def _compiled_evaluator(program: Program, reference: Evaluator) -> Evaluator:
     needs_state, timed = program.needs_state, program.timed
 
     def evaluate(data: JSON, bindings: dict[str, Any] | None = None) -> JSON:
-        if bindings and calls and not calls.isdisjoint(bindings):
+        if not bindings:
+            return entry(data)
+        if calls and not calls.isdisjoint(bindings):
             return reference(data, bindings)  # a binding named like a built-in: the reference decides
         state = None
         if needs_state:
@@ -124,6 +139,19 @@ def _compiled_evaluator(program: Program, reference: Evaluator) -> Evaluator:
         return None if value is U else value
 
     return evaluate
+
+
+def _on_error(reference: Evaluator) -> Callable[[Exception, JSON], JSON]:
+    """What the compiled entry does with an exception, as `evaluate` does."""
+
+    def failed(exc: Exception, data: JSON) -> JSON:
+        if isinstance(exc, JsonataError):
+            raise _failed(exc) from exc
+        if isinstance(exc, RecursionError):
+            raise MappingError(f"JSONata evaluation failed: {stack_overflow()}", code="D1011") from None
+        return reference(data, None)  # a value the compiled code was not written for: the reference decides
+
+    return failed
 
 
 def _failed(exc: JsonataError) -> MappingError:

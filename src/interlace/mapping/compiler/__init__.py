@@ -6,6 +6,7 @@ not handle yet: the caller falls back to jsonatapy) or `JsonataError` (not valid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from interlace.mapping.compiler.codegen import Compiled, Generator
@@ -29,6 +30,12 @@ class Program:
         self.free = compiled.free
         self.calls = compiled.calls
         self.out = compiled.out
+        self.entry = compiled.entry
+
+    def step(self, template: str, names: dict[str, Any]) -> Callable[[Any], Any]:
+        """A function of a message (`m.body` its data) giving `template` of the expression's value
+        as plain JSON, in one function (see `Compiled.wrapped`)."""
+        return self.compiled.wrapped("m", template, names)
 
     def evaluate(self, data: Any, bindings: dict[str, Any] | None = None) -> Any:
         """The value for `data` as plain JSON (None for undefined); JsonataError when it fails."""
@@ -49,6 +56,10 @@ class Program:
         return out(value)
 
 
-def compile_program(text: str, timeout_ms: int, max_depth: int) -> Program:
+def compile_program(
+    text: str, timeout_ms: int, max_depth: int, failed: Callable[[Exception, Any], Any] | None = None
+) -> Program:
+    """`failed(exc, data)` is what `Program.entry` does with an exception (by default: raise it)."""
     tree = parse(text)
-    return Program(text, Generator().compile(tree), Limits(timeout_ms, max_depth))
+    limits = Limits(timeout_ms, max_depth)
+    return Program(text, Generator().compile(tree, limits, failed), limits)

@@ -9,6 +9,7 @@ expression can reach nothing of the host.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +39,11 @@ class _Fn:
         self.closure = False
         self.nonlocals: set[str] = set()
         self.item_context = item_context  # its context is an item, never the wrapped top-level input
+        # variables known, where the code being written runs, to hold a dict (`dicts`), or to be
+        # tried as a dict whose every looked-up field is there (`spec`: a KeyError or TypeError
+        # sends the caller to the general code)
+        self.dicts: set[str] = set()
+        self.spec: set[str] = set()
 
     def render(self, indent: str = "") -> str:
         head = f"{indent}def {self.name}({self.params}):\n"
@@ -61,7 +67,8 @@ class Compiled:
     """The result: the Python function and what the caller must know to run it."""
 
     def __init__(self, function: Callable[..., Any], source: str, needs_state: bool, timed: bool,
-                 free: frozenset[str], calls: frozenset[str], out: str) -> None:  # fmt: skip
+                 free: frozenset[str], calls: frozenset[str], out: str, namespace: dict[str, Any],
+                 parts: tuple[list[str], list[str], list[str]]) -> None:  # fmt: skip
         self.function = function
         self.source = source
         self.needs_state = needs_state
@@ -69,6 +76,41 @@ class Compiled:
         self.free = free  # variables read from the bindings
         self.calls = calls  # built-ins called by name (a binding of that name would shadow them)
         self.out = out  # how the result becomes JSON: "none" (already plain), "number", "any"
+        self._namespace = namespace
+        self._parts = parts
+        self.entry: Callable[[Any], Any] = function  # entry(data): the value for data as plain JSON
+
+    def wrapped(self, param: str, template: str, names: dict[str, Any]) -> Callable[[Any], Any]:
+        """One function doing the whole evaluation without bindings: its argument `param` (the data
+        is `data`; a parameter other than "data" must set it, as `m` with `data = m.body`), the
+        input wrapped, the state made, the value converted to plain JSON and given to `template`
+        (Python text with `{value}`, naming only `names`), an exception given to `failed`."""
+        prologue, nested, body = self._parts
+        name = "_entry" if param == "data" else "_step"
+        lines = [f"def {name}({param}):"]
+        if param != "data":
+            lines.append(f"    data = {param}.body")
+        lines.extend("    " + line for line in prologue)
+        lines.append("    try:")
+        lines.extend("        " + line for line in nested)
+        for line in body:
+            m = _RETURN.match(line)
+            if m is not None:
+                line = m.group(1) + "return " + template.format(value=f"({m.group(2)})")
+            lines.append("        " + line)
+        lines.append("    except Exception as exc:")
+        lines.append("        return " + template.format(value="_failed(exc, data)"))
+        source = "\n".join(lines) + "\n"
+        namespace = dict(self._namespace)
+        namespace.update(names)
+        exec(compile(source, "<jsonata>", "exec"), namespace)
+        self.source += source if param == "data" else ""
+        function: Callable[[Any], Any] = namespace[name]
+        return function
+
+
+_RETURN = re.compile(r"^(\s*(?:if isinstance\(c, list\): )?)return (.+)$")
+"""A return of the expression's value among the lines of its function (not of functions in it)."""
 
 
 def _binds(node: Any, found: list[str]) -> list[str]:
@@ -183,7 +225,12 @@ class Generator:
 
     # ---------------------------------------------------------------- entry
 
-    def compile(self, tree: Node) -> Compiled:
+    def compile(
+        self, tree: Node, limits: runtime.Limits | None = None, failed: Callable[[Exception, Any], Any] | None = None
+    ) -> Compiled:
+        """The expression as `_main(context, state)` and as `_entry(data)`: the whole evaluation
+        without bindings in one function (input wrapping, state, output conversion, errors given
+        to `failed(exc, data)`, which raises or answers in their place)."""
         self.timed = any(n.type in ("lambda",) or (n.type == "binary" and n.value == "..") for n in _walk(tree))
         main = _Fn("_main", "c, E", None, False)
         scope = _Scope(None, main)
@@ -197,17 +244,33 @@ class Generator:
         else:
             expr = self._block_scope(tree, scope, main, [tree])
             kind = self._out_kind(tree)
+        needs_state = self.needs_state or self.timed
+        prologue = ["c = data if type(data) is not list else _wrap_input(data)"]
+        if needs_state:
+            prologue.append("E = _State(data, _NO_BINDINGS, _LIMITS)")
+            if self.timed:
+                prologue.append("E.start()")
+        else:
+            prologue.append("E = None")
+        nested = [line for fn in main.nested for line in fn.render().splitlines()]
+        body = list(main.lines)
         if not top:
             main.lines.append(f"return {expr}")
+            final = {"none": f"None if (_v := {expr}) is _U else _v", "number": f"_out_num({expr})"}
+            body.append("return " + final.get(kind, f"_out({expr})"))
         source = "".join(fn.render() for fn in self.module) + main.render()
         namespace: dict[str, Any] = {"__builtins__": {}}
         namespace.update(_RUNTIME)
         namespace.update(self.consts)
+        namespace["_LIMITS"] = limits or runtime.Limits(2000, 200)
+        namespace["_failed"] = failed or _reraise
         exec(compile(source, "<jsonata>", "exec"), namespace)
-        return Compiled(
-            namespace["_main"], source, self.needs_state or self.timed, self.timed,
-            frozenset(self.free), frozenset(self.calls), kind,
+        compiled = Compiled(
+            namespace["_main"], source, needs_state, self.timed,
+            frozenset(self.free), frozenset(self.calls), kind, namespace, (prologue, nested, body),
         )  # fmt: skip
+        compiled.entry = compiled.wrapped("data", "{value}", {})
+        return compiled
 
     def _out_kind(self, node: Node) -> str:
         """How the value becomes JSON: "none" (a string, boolean or null already), "number", "any"."""
@@ -429,7 +492,12 @@ class Generator:
                     return direct if scalar else f"_collapse({direct})"
                 fast = functions.FAST1.get(name)
                 if fast is not None and len(args) == 1 and not node.keep_array:
-                    return f"{self.const(fast)}({args[0]}, {c}, {node.position})"
+                    general = f"{self.const(fast)}({{t}}, {c}, {node.position})"
+                    inline = _INLINE1.get(name)
+                    if inline is None:
+                        return general.format(t=args[0])
+                    t = self._name("_t")
+                    return "(" + inline.format(t=t, arg=args[0], general=general.format(t=t)) + ")"
                 state = "E" if name in functions.HIGHER_ORDER else "None"
                 return self._collapsed(
                     f"{self.const(functions.BUILTINS[name])}.call({arglist}, {c}, {state}, {node.position})", node
@@ -541,20 +609,15 @@ class Generator:
         inner = _Scope(scope, helper)
         literal = [k.value for k, _ in pairs if k.type == "string"]
         if len(literal) == len(pairs) and len(set(literal)) == len(literal):
+            # an object in, the usual case: its fields read without asking what the context is
+            helper.lines.append("if type(c) is dict:")
+            helper.dicts.add("c")
+            self._fields(pairs, inner, helper, top, "    ")
+            helper.dicts.discard("c")
             group = self._group_pairs(pairs, inner, helper, position)
             grouped = f"_group(c, {group}, E, {position})"
             helper.lines.append(f"if isinstance(c, list): return {'_out(' + grouped + ')' if top else grouped}")
-            helper.lines.append("r = {}")
-            for k, v in pairs:
-                value = self.expr(v, "c", inner, helper)
-                helper.lines.append(f"v = {value}")
-                converted = (
-                    {"num": "_out_num(v)", "any": "(v if type(v) is str else _out(v))"}.get(_kind(v), "v")
-                    if top
-                    else "v"
-                )
-                helper.lines.append(f"if v is not _U: r[{self.const(k.value)}] = {converted}")
-            helper.lines.append("return r")
+            self._fields(pairs, inner, helper, top, "")
         else:
             group = self._group_pairs(pairs, inner, helper, position)
             helper.lines.append(f"return _group(c, {group}, E, {position})")
@@ -563,6 +626,25 @@ class Generator:
         else:
             self._place(helper)
         return f"{helper.name}({c}, E)"
+
+    def _fields(self, pairs: list[tuple[Node, Node]], scope: _Scope, fn: _Fn, top: bool, indent: str) -> None:
+        """The lines building an object of literal keys in `r` and returning it."""
+        fn.lines.append(f"{indent}r = {{}}")
+        for k, v in pairs:
+            fn.lines.append(f"{indent}v = {self.expr(v, 'c', scope, fn)}")
+            converted = "v"
+            if top:  # the value as plain JSON, the usual types without a call
+                kind = _kind(v)
+                if kind == "num":
+                    converted = "(v if type(v) is int and -_INT <= v < _INT else _out_num(v))"
+                elif kind == "any":
+                    t = self._name("_t")
+                    converted = (
+                        f"(v if ({t} := type(v)) in _PLAIN or ({t} is int and -_INT <= v < _INT)"
+                        f" or ({t} is float and not v.is_integer()) else _out(v))"
+                    )
+            fn.lines.append(f"{indent}if v is not _U: r[{self.const(k.value)}] = {converted}")
+        fn.lines.append(f"{indent}return r")
 
     def _group_pairs(self, pairs: list[tuple[Node, Node]], scope: _Scope, fn: _Fn, position: int) -> str:
         """A tuple of (key function, value function) pairs, made where `fn`'s variables are visible."""
@@ -607,27 +689,46 @@ class Generator:
             names = [s.value for s in steps]
             if len(names) == 1:
                 k = self.const(names[0])
+                if c in fn.spec:
+                    return f"{c}[{k}]"
+                if c in fn.dicts:
+                    return f"{c}.get({k}, _U)"
                 return f"({c}.get({k}, _U) if type({c}) is dict else _path_names({c}, ({k},)))"
-            if len(names) == 2:
+            if len(names) == 2 and c not in fn.spec:
                 a, b, t = self.const(names[0]), self.const(names[1]), self._name("_t")
                 generic = f"_path_names({c}, ({a}, {b}))"
-                return (
-                    f"(({t}.get({b}, _U) if type({t} := {c}.get({a}, _U)) is dict else {generic}) "
-                    f"if type({c}) is dict else {generic})"
-                )
+                inner_dict = f"({t}.get({b}, _U) if type({t} := {c}.get({a}, _U)) is dict else {generic})"
+                if c in fn.dicts:
+                    return inner_dict
+                return f"({inner_dict} if type({c}) is dict else {generic})"
             return f"_path_names({c}, {self.const(tuple(names))})"
         helper = self._fn("_p", fn, fn.item_context)
+        if c in fn.dicts:
+            helper.dicts.add("c")  # the helper is called with this context only
         inner = _Scope(scope, helper)
         lines = helper.lines
         first = steps[0]
+        fin = self._path_finish(node, inner, helper)
         wrap = "[c]" if first.cons_array else "(c,)"
-        if first.type == "variable":
+        start = 0
+        if c in fn.dicts and _plain_name(first) and len(steps) > 1 and steps[1].type != "sort":
+            # the context is an object: the first field read from it directly, its array (if it
+            # is one) the next step's input as it is
+            k = self.const(first.value)
+            lines.append(f"s = c.get({k}, _U)")
+            lines.append("if isinstance(s, list) and type(s) is not _Cons:")
+            lines.append("    if not s: return " + fin.replace("RES", "_seq()"))
+            lines.append("elif s is _U: return " + fin.replace("RES", "_seq()"))
+            lines.append("else: s = (s,)")
+            start = 1
+        elif first.type == "variable":
             lines.append(f"s = {wrap}")
         else:
             lines.append(f"s = c if isinstance(c, list) else {wrap}")
-        fin = self._path_finish(node, inner, helper)
         last_index = len(steps) - 1
         for i, step in enumerate(steps):
+            if i < start:
+                continue
             last = i == last_index
             if step.type == "sort":
                 terms = []
@@ -667,6 +768,19 @@ class Generator:
                 lines[-3] = "r = _Seq()"  # values that are never arrays: the sequence directly
                 lines.append("    if v is not _U: r.append(v)")
                 lines.append("res = r")
+                if _speculable(step):
+                    # tried first as a comprehension over objects that have every field it reads
+                    # (no value is then undefined); any other item: the loop above, from the start
+                    loop = lines[-5:-1]
+                    del lines[-5:-1]
+                    helper.spec.add("x")
+                    tried = self.expr(step, "x", inner, helper)
+                    helper.spec.discard("x")
+                    lines.insert(-1, "try:")
+                    lines.insert(-1, f"    r = _Seq([{tried} for x in s])")
+                    lines.insert(-1, "except (KeyError, TypeError):")
+                    for line in loop:
+                        lines.insert(-1, "    " + line)
             elif last:
                 lines.append("    if v is not _U: r.append(v)")
                 lines.append("res = _last_step(r)")
@@ -703,6 +817,16 @@ class Generator:
             code = f"_keep({code})"
         return f"_collapse({code})"
 
+
+# one argument of the usual type: the answer inline; any other: the fast form (the same as before)
+_INLINE1 = {
+    "lowercase": "{t}.lower() if type({t} := {arg}) is str else {general}",
+    "uppercase": "{t}.upper() if type({t} := {arg}) is str else {general}",
+    "string": "{t} if type({t} := {arg}) is str else {general}",
+    "length": "len({t}) if type({t} := {arg}) is str else {general}",
+    "count": "len({t}) if isinstance({t} := {arg}, list) else {general}",
+    "boolean": "{t} if type({t} := {arg}) is bool else {general}",
+}
 
 _STR_FUNCTIONS = {"string", "substring", "substringBefore", "substringAfter", "lowercase", "uppercase", "trim",
                   "pad", "join", "encodeUrl", "encodeUrlComponent", "decodeUrlComponent", "type"}  # fmt: skip
@@ -742,6 +866,47 @@ def _kind(node: Node) -> str:
         if name in _NUM_FUNCTIONS:
             return "num"
     return "any"
+
+
+def _plain_name(step: Node) -> bool:
+    return (
+        step.type == "name" and not step.stages and not step.keep_array and step.group is None
+        and not step.predicate and not step.cons_array and not step.tuple
+        and step.focus is None and step.index is None
+    )  # fmt: skip
+
+
+_SPEC_OPERATORS = {"+", "-", "*", "/", "%", "&", "=", "!=", "<", "<=", ">", ">="}
+
+
+def _speculable(step: Node) -> bool:
+    """Whether a step is arithmetic, comparison or concatenation over fields of the item (read
+    as single names), literals and such: then on an object that has every field it reads, its
+    value is never undefined, and the only way it can go wrong is an error of its own."""
+    names = [0]
+
+    def safe(n: Node) -> bool:
+        if n.predicate or n.group is not None or n.keep_array or n.tuple or n.focus is not None:
+            return False
+        if n.index is not None:
+            return False
+        t = n.type
+        if t in ("number", "string") or (t == "value" and n.value is not None) or (t == "value"):
+            return True
+        if t == "path":
+            if len(n.steps) != 1 or n.keep_singleton_array or not _plain_name(n.steps[0]):
+                return False
+            names[0] += 1
+            return True
+        if t == "block":
+            return len(n.expressions) == 1 and not _binds(n.expressions[0], []) and safe(n.expressions[0])
+        if t == "binary":
+            return n.value in _SPEC_OPERATORS and safe(n.lhs) and safe(n.rhs)
+        if t == "unary" and n.value == "-":
+            return n.expression is not None and safe(n.expression)
+        return False
+
+    return safe(step) and names[0] > 0
 
 
 def _numbers_or_nothing(node: Node) -> bool:
@@ -830,6 +995,10 @@ def _chain(lhs: Any, rhs: Any, state: Any, position: int) -> Any:
 
         return runtime.Function("chain", composed, 1)
     return rhs.call([lhs], runtime.U, state)
+
+
+def _reraise(exc: Exception, data: Any) -> Any:
+    raise exc
 
 
 def _fail(code: str, message: str, position: int) -> Any:
@@ -986,4 +1155,7 @@ _RUNTIME: dict[str, Any] = {
     "isinstance": isinstance, "type": type, "dict": dict, "str": str, "list": list, "int": int,
     "float": float, "len": len, "_Lambda": runtime.Lambda, "_Tail": runtime.Tail, "_HOLE": runtime.HOLE,
     "_partial": runtime.partial, "_chain": _chain, "_EXACT": 2**53, "_sort_by": _sort_by,
+    "_wrap_input": runtime.wrap_input, "_State": runtime.State, "_NO_BINDINGS": {}, "Exception": Exception,
+    "KeyError": KeyError, "TypeError": TypeError, "bool": bool,
+    "_INT": runtime.INT_LIMIT, "_PLAIN": frozenset({str, bool, type(None)}),
 }  # fmt: skip

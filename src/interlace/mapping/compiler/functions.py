@@ -670,8 +670,10 @@ class Builtin:
                         exc.position = position
                     raise
         try:
-            if self.name == "reduce" and ((args and args[0] is None) or (len(args) >= 3 and args[2] is U)):
-                return U  # as jsonatapy: null to reduce, or an initial value given but undefined: undefined
+            if self.name == "reduce" and args and args[0] is None:
+                return None  # as jsonatapy: null to reduce gives null
+            if self.name == "reduce" and len(args) >= 3 and args[2] is U:
+                return U  # as jsonatapy: an initial value given but undefined gives undefined
             validated = self.signature.validate(args, context)
             if self.higher_order:
                 return self.impl(*validated, state=state)
