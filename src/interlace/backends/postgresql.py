@@ -699,7 +699,7 @@ class PostgresBackend(Backend):
         await conn.executemany(
             "INSERT INTO tasks (flow, position, name, message_id, message, owner, due_at, reject_owner, created_at,"
             " history) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            [(t.message.flow, t.position, t.name, t.message.id, t.message.model_dump_json(), t.owner, t.due_at,
+            [(t.message.flow, t.position, t.name, t.message.id, t.message.to_json(), t.owner, t.due_at,
               t.reject_owner, t.created_at or now, created_line(t.owner, t.created_at or now)) for t in tasks],
         )  # fmt: skip
 

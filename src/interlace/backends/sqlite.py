@@ -832,7 +832,7 @@ class SqliteBackend(Backend):
         conn.executemany(
             "INSERT INTO tasks (flow, position, name, message_id, message, owner, due_at, reject_owner, created_at,"
             " history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(t.message.flow, t.position, t.name, t.message.id, t.message.model_dump_json(), t.owner, t.due_at,
+            [(t.message.flow, t.position, t.name, t.message.id, t.message.to_json(), t.owner, t.due_at,
               t.reject_owner, t.created_at or now, created_line(t.owner, t.created_at or now)) for t in tasks],
         )  # fmt: skip
 

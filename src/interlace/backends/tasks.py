@@ -34,7 +34,7 @@ HEADER = "interlace-task"
 
 def task_record(row: Sequence[Any], *, history: bool = True) -> TaskRecord:
     values = list(row)
-    values[1] = Message.model_validate_json(values[1])
+    values[1] = Message.from_json(values[1])
     values[-1] = json.loads(values[-1]) if history else []
     return TaskRecord(*values)
 
@@ -80,7 +80,7 @@ def decided(task: TaskRecord, decision: TaskDecision) -> Decided:
     history = [*task.history, line]
     header = {"task": task.name, "id": task.id, "decision": status, "by": decision.by, "at": decision.at,
               "comment": decision.comment, "edited": line["edited"]}  # fmt: skip
-    out = msg.model_copy(update={"body": body, "headers": {**msg.headers, HEADER: json.dumps(header)}})
+    out = msg.replace(body=body, headers={**msg.headers, HEADER: json.dumps(header)})
     trace = TraceEntry(msg.id, msg.correlation_id, task.flow, task.position, task.name, status, 0, msg.body,
                        {k: v for k, v in header.items() if k != "task"} | {"body": body}, at=time.time())  # fmt: skip
     if approve:

@@ -53,7 +53,7 @@ def task_detail(task: TaskRecord, config: HubConfig, now: float) -> dict[str, An
     rules = task_config(config, task)
     data = {
         **task_row(task, now),
-        "message": task.message.model_dump(mode="json"),
+        "message": task.message.to_dict(),
         "history": task.history,
         "entity": rules.entity if rules is not None else None,
         "editable": list(rules.editable) if rules is not None else [],
