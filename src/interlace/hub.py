@@ -30,7 +30,7 @@ from interlace.notify.notifier import channels_of
 from interlace.observability.logging import RequestLog
 from interlace.observability.tracing import Tracer
 from interlace.options import parse_duration
-from interlace.types import JSONObject
+from interlace.types import JSON, JSONObject
 from interlace.web.app import build_webhook_app
 
 log = logging.getLogger("interlace.hub")
@@ -44,6 +44,21 @@ SOURCE_RESTART = (1.0, 30.0)
 longest, with jitter (engine/retry.py), so a source whose system is down does not spin and many
 restart apart. A source that ran at least the longest wait before failing starts again from the
 first."""
+
+
+class StoreState:
+    """One system's own records (`Connector.use_state`), kept in the store's cursor table under
+    `state:<system>:<name>`, written in a transaction of their own."""
+
+    def __init__(self, backend: Backend, system: str) -> None:
+        self.backend = backend
+        self.system = system
+
+    async def load(self, name: str) -> JSON:
+        return await self.backend.load_cursor(f"state:{self.system}:{name}")
+
+    async def save(self, name: str, value: JSON) -> None:
+        await self.backend.enqueue([], cursor=(f"state:{self.system}:{name}", value))
 
 
 class Hub:
@@ -112,6 +127,8 @@ class Hub:
         None: when the store is shared across machines."""
         if open_backend:
             await self.backend.open()
+        for name, connector in self.connectors.items():  # a reload's hub too: the store is open by now
+            connector.use_state(StoreState(self.backend, name))
         tracing = self.settings.tracing
         if tracing is not None:  # without it no span is ever made: ingress and worker keep tracer None
             self.tracer = Tracer(

@@ -137,6 +137,17 @@ def ingress() -> MemoryIngress:
 
 
 @pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Any]:
+    """The real embedded store, open, in `tmp_path / "hub.db"`."""
+    from interlace.backends.sqlite import SqliteBackend
+
+    store = SqliteBackend(tmp_path / "hub.db")
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
 def engines(tmp_path: Path) -> Iterator[Callable[[str], Engine]]:
     """`engines("postgres")`: an Engine, closed and its tables dropped after the test."""
     made: list[Engine] = []

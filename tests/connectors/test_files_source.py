@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -53,11 +53,8 @@ class StoreIngress:
 
 
 @pytest.fixture
-async def backend(tmp_path: Path) -> AsyncIterator[SqliteBackend]:
-    store = SqliteBackend(tmp_path / "hub.db")
-    await store.open()
-    yield store
-    await store.close()
+def backend(sqlite_store: SqliteBackend) -> SqliteBackend:
+    return sqlite_store
 
 
 def stored(db: Path) -> list[JSON]:

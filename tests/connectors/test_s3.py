@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from interlace.backends.base import NewWork
 from interlace.backends.sqlite import SqliteBackend
 from interlace.connectors.base import Incoming
 from interlace.connectors.s3 import S3Connector, S3Settings, S3SinkOptions, S3SourceOptions
@@ -20,29 +19,8 @@ from interlace.connectors.s3.sigv4 import sign
 from interlace.connectors.s3.source import BucketSource
 from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
-from interlace.types import JSON
 
-from cloud_support import boto, new_bucket, s3_server, settings
-
-
-class StoreIngress:
-    """What a source sees of the hub, over the real store: a durable submit with its cursor."""
-
-    def __init__(self, backend: SqliteBackend) -> None:
-        self.backend = backend
-
-    async def submit(
-        self, flow: str, items: Sequence[Incoming], *, cursor: tuple[str, JSON] | None = None, validate: bool = False
-    ) -> list[str]:
-        work = [
-            NewWork(Message(flow=flow, body=i.body, key=i.key, event=i.event, headers=i.headers),
-                    idempotency_key=f"{flow}:{i.idempotency_key}")
-            for i in items
-        ]  # fmt: skip
-        return await self.backend.enqueue(work, cursor=cursor)
-
-    async def load_cursor(self, name: str) -> JSON:
-        return await self.backend.load_cursor(name)
+from cloud_support import StoreIngress, boto, new_bucket, s3_server, settings
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +40,8 @@ def bucket(s3: Any) -> str:
 
 
 @pytest.fixture
-async def backend(tmp_path: Path) -> AsyncIterator[SqliteBackend]:
-    store = SqliteBackend(tmp_path / "hub.db")
-    await store.open()
-    yield store
-    await store.close()
+def backend(sqlite_store: SqliteBackend) -> SqliteBackend:
+    return sqlite_store
 
 
 def connector(endpoint: str, bucket: str, **more: Any) -> S3Connector:

@@ -507,6 +507,7 @@ COMMAND_MODULES = (
     "interlace.cli.tokens",  # token create/list/revoke
     "interlace.cli.audit",  # audit
     "interlace.cli.gain",  # gain
+    "interlace.cli.oauth",  # oauth login
 )
 
 

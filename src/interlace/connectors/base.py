@@ -12,8 +12,9 @@ What else it can do it declares too, never left to be probed with `hasattr`: `tw
 stand-in for its sink in `interlace test`), `probe_use` (`interlace check` of one trigger's or
 delivery's permissions), `can_look_up`
 (`lookup` answers, so an `enrich` step may name the system), `can_list_records` (`list_records`
-answers, so `entity diff` and `backfill` may read it from a path), and `check_flow` (what a
-trigger's options need of the rest of its flow).
+answers, so `entity diff` and `backfill` may read it from a path), `check_flow` (what a
+trigger's options need of the rest of its flow), and `use_state` (records of its own kept in the
+hub's store).
 
 `Options` and `ConfigPath` live in `interlace/options.py` (formats use them too) and are
 re-exported here for connector packages.
@@ -86,6 +87,20 @@ class Ingress(Protocol):
         it triggers, all in one transaction, after every such flow's leading `validate` steps
         accept it (else `ValidationFailed`, and nothing is stored). Returns {flow: message id};
         empty when no flow takes the event."""
+        ...
+
+
+class State(Protocol):
+    """A connector's own small records in the hub's store: kept across restarts and shared by the
+    processes on one store (an http system's OAuth2 tokens, encrypted). Names are the
+    connector's own; the hub keeps each system's apart."""
+
+    async def load(self, name: str) -> JSON:
+        """The value last saved under `name`, or None."""
+        ...
+
+    async def save(self, name: str, value: JSON) -> None:
+        """Store `value` under `name` durably (committed when this returns)."""
         ...
 
 
@@ -177,6 +192,10 @@ class Connector(ABC):
     async def list_records(self, path: str) -> JSON:
         """The records at `path`, as the system answers them (when `can_list_records`)."""
         raise NotImplementedError(f"connector {self.name!r} cannot list records")
+
+    def use_state(self, state: State) -> None:
+        """Called with the system's records in the hub's store once the store is open, before any
+        source or sink runs (the default keeps none)."""
 
     def routes(self, ingress: Ingress) -> list[BaseRoute]:
         """HTTP routes this system serves on the hub's web server (webhooks)."""

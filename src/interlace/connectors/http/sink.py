@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 import httpx
 
-from interlace.connectors.base import Connector, Options, Sink
+from interlace.connectors.base import Connector, Options, Sink, Source, State
+from interlace.connectors.http import pages
 from interlace.connectors.http.guard import (
     AddressPolicy,
     Resolver,
@@ -19,7 +20,10 @@ from interlace.connectors.http.guard import (
     guarded_transport,
     system_resolver,
 )
-from interlace.connectors.http.settings import HttpDelivery, HttpSettings
+from interlace.connectors.http.oauth import OAuth2Auth, TokenSource
+from interlace.connectors.http.ratelimit import LimitedTransport, Limiter, retry_after
+from interlace.connectors.http.settings import HttpDelivery, HttpSettings, HttpTrigger
+from interlace.connectors.http.source import ListSource
 from interlace.errors import DeliveryError
 from interlace.message import Message
 from interlace.observability.redaction import remember
@@ -56,23 +60,6 @@ def render_path(template: str, body: JSON) -> str:
     return path
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            import time
-
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
 class HttpSink(Sink):
     def __init__(self, connector: HttpConnector, options: HttpDelivery) -> None:
         self.connector = connector
@@ -107,7 +94,7 @@ class HttpSink(Sink):
         raise DeliveryError(
             f"{self.options.method} {path} answered {response.status_code}: {snippet}",
             retryable=retryable,
-            retry_after=_retry_after(response) if retryable else None,
+            retry_after=retry_after(response) if retryable else None,
         )
 
 
@@ -115,6 +102,7 @@ class HttpConnector(Connector):
     name: ClassVar[str] = "http"
     settings_model: ClassVar[type[Options]] = HttpSettings
     sink_options: ClassVar[type[Options] | None] = HttpDelivery
+    source_options: ClassVar[type[Options] | None] = HttpTrigger
     can_list_records: ClassVar[bool] = True
     settings: HttpSettings
 
@@ -123,6 +111,16 @@ class HttpConnector(Connector):
         self._client: httpx.AsyncClient | None = None
         self.resolve: Resolver = system_resolver
         """How host names become addresses (tests put a fixed table here: no DNS server runs)."""
+        self.limiter = Limiter(self.settings.rate_limit)
+        """The system's rate limit, shared by its deliveries, its sources and `list_records`."""
+        oauth2 = self.settings.auth.oauth2 if self.settings.auth is not None else None
+        self.tokens: TokenSource | None = (
+            TokenSource(system, oauth2, timeout=self.settings.timeout) if oauth2 is not None else None
+        )
+
+    def use_state(self, state: State) -> None:
+        if self.tokens is not None:
+            self.tokens.state = state
 
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -136,6 +134,8 @@ class HttpConnector(Connector):
                 auth = httpx.BasicAuth(s.auth.basic.username, s.auth.basic.password)
                 remember(s.auth.basic.password)
                 remember(b64encode(f"{s.auth.basic.username}:{s.auth.basic.password}".encode()).decode())
+            if self.tokens is not None:
+                auth = OAuth2Auth(self.tokens)
             base = httpx.URL(s.base_url)
             policy = AddressPolicy(base.host, allow_private=s.allow_private, networks=s.allow_networks)
             self._client = httpx.AsyncClient(
@@ -144,7 +144,7 @@ class HttpConnector(Connector):
                 auth=auth,
                 timeout=s.timeout,
                 follow_redirects=False,  # deliver() follows them, checking each hop
-                transport=guarded_transport(policy, self.resolve),
+                transport=LimitedTransport(guarded_transport(policy, self.resolve), self.limiter),
                 trust_env=False,  # no proxy from the environment: the guard checks the real peer
             )
         return self._client
@@ -152,19 +152,26 @@ class HttpConnector(Connector):
     def sink(self, options: Any) -> Sink:
         return HttpSink(self, options)
 
-    async def list_records(self, path: str) -> JSON:
-        """GET `path` (below `base_url`): its JSON answer."""
-        response = await self.client().get(path)
-        if not response.is_success:
-            from interlace.errors import ConnectorError
+    def source(self, flow: str, options: Any) -> Source:
+        opts = options if isinstance(options, HttpTrigger) else HttpTrigger.model_validate(options or {})
+        return ListSource(self.system, self.settings, self.client, flow, opts)
 
-            raise ConnectorError(f"{self.system}: GET {path} answered {response.status_code}")
-        data: JSON = response.json()
-        return data
+    async def list_records(self, path: str) -> JSON:
+        """GET `path` (below `base_url`): its JSON answer; with `pagination`, the records of every page."""
+        style = self.settings.pagination
+        if style is None:
+            response = await pages.fetch(self.client(), path, None)
+            data: JSON = response.json()
+            return data
+        records: list[JSON] = []
+        async for page in pages.read(self.client(), path, {}, style):
+            records.extend(page)
+        return records
 
     async def probe(self) -> None:
         try:
-            await self.client().request("HEAD", "")
+            # reachability only: no token is fetched (and none is needed) to answer a HEAD
+            await self.client().request("HEAD", "", auth=httpx.Auth())
         except httpx.HTTPError as exc:
             from interlace.errors import ConnectorError
 
