@@ -60,6 +60,7 @@ bench: $(DEV)
 # The console's pages as its browser tests see them, into docs/console/ (needs /usr/bin/chromium)
 screenshots: $(DEV)
 	INTERLACE_SCREENSHOTS=$(CURDIR)/docs/console $(BIN)/pytest -q tests/web/test_console_browser.py
+	INTERLACE_SCREENSHOTS=$(CURDIR)/docs/approvals $(BIN)/pytest -q tests/web/test_tasks_browser.py
 
 conformance: $(DEV)
 	$(BIN)/python benchmarks/jsonata_conformance.py

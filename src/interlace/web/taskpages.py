@@ -109,7 +109,8 @@ class TaskPages:
                                body=edited, comment=form.get("comment") or None, detail=detail)  # fmt: skip
         except tasks.Refused as refused:
             return await self.task(request, problem=refused.text, status=refused.status, sent=form)
-        note = f"{verdict}d" + (" with the edited data" if edited is not None else "")
+        note = "approved" if verdict == "approve" else "rejected"
+        note += " with the edited data" if edited is not None else ""
         return RedirectResponse(f"/console/tasks/{task_id}?" + urlencode({"note": note}), 303)
 
     def routes(self) -> list[BaseRoute]:
