@@ -143,7 +143,11 @@ class RabbitNode(PrivateBroker):
         }
 
     def argv(self) -> list[str]:
-        return [shutil.which(self.binary) or self.binary]
+        # Debian's /usr/sbin/rabbitmq-server runs the node as the `rabbitmq` user, who may not
+        # enter a test's folder (pytest's are private to their user): run the server's own
+        # script, as the test's user, when it is there
+        direct = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+        return [str(direct) if direct.exists() else shutil.which(self.binary) or self.binary]
 
     def start(self, timeout: float = 180.0) -> PrivateBroker:
         log = (self.folder / "broker.out").open("ab")

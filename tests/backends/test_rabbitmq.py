@@ -104,6 +104,7 @@ async def test_an_item_whose_workers_keep_going_away_is_parked_as_poison(spec_: 
         third = RabbitBackend(spec_.url, bus)
         await third.open()
         try:
+            assert await third.lease("w", 10, 30) == []  # a worker's first lease starts its consumers
 
             async def parked() -> bool:
                 return bool(await third.exceptions())

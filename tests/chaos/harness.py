@@ -37,7 +37,7 @@ from support import HubProcess, free_port, post_orders
 HERE = Path(__file__).resolve().parent
 
 HUB_CONFIG = """
-hub: {{name: chaos, port: {port}, lease: 2s, workers: 32, store: "{store}"}}
+hub: {{name: chaos, port: {port}, lease: 2s, workers: 32, store: "{store}"{bus}}}
 owners: {{ops: {{email: ops@example.test}}}}
 systems:
   shop: {{connector: webhook}}
@@ -207,8 +207,8 @@ class Report:
 
 
 class Chaos:
-    """One scenario's world: a hub config in `folder`, its store (a SQLite file, or `store_url`),
-    the SQL sink and the receiver."""
+    """One scenario's world: a hub config in `folder`, its store (a SQLite file, or `store_url`,
+    with `bus` carrying its work items when given), the SQL sink and the receiver."""
 
     def __init__(
         self,
@@ -216,6 +216,7 @@ class Chaos:
         *,
         store: Path | None = None,
         store_url: str | None = None,
+        bus: str | None = None,
         http_timeout: float = 2.0,
         attempts: int = 1000,
         backoff: str = "50ms..1s",
@@ -233,6 +234,7 @@ class Chaos:
             HUB_CONFIG.format(
                 port=port,
                 store=self.store_url,
+                bus=f', bus: "{bus}"' if bus else "",
                 receiver=self.receiver.url,
                 http_timeout=http_timeout,
                 attempts=attempts,

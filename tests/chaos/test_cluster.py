@@ -4,6 +4,10 @@ leased items are taken over when their lease runs out) and another is restarted 
 settles what it holds, then starts again). After the run every acknowledged order is in the SQL
 table exactly once and reached the HTTP receiver under one Idempotency-Key: none lost, none twice.
 
+The same with RabbitMQ as the bus (a node of the test's own, on ports the OS gave, never the
+machine's shared one), restarted midway as well: the store keeps every item, so what the bus
+held when it went down is delivered from its quorum queue or published again by the relay.
+
 Replay a run's orders with CHAOS_SEED=N (the report prints N)."""
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 from backends.stores import drop_schema, pg_url
 from chaos.harness import Chaos, order_bodies, seed
 
+from private_brokers import RabbitNode
 from support import HubProcess, WorkerProcess, free_port, post_orders, require_service
 
 
@@ -33,6 +38,22 @@ def cluster_chaos(tmp_path: Path) -> Iterator[Chaos]:
     finally:
         world.close()
         asyncio.run(drop_schema(schema))
+
+
+@pytest.fixture
+def bus_chaos(tmp_path: Path) -> Iterator[tuple[Chaos, RabbitNode]]:
+    require_service("postgres")
+    node = RabbitNode(tmp_path / "rabbit").start()
+    schema = f"t_{uuid.uuid4().hex}"
+    try:
+        world = Chaos(tmp_path, store_url=pg_url(schema), bus=f"amqp://127.0.0.1:{node.port}/")
+        try:
+            yield world, node
+        finally:
+            world.close()
+            asyncio.run(drop_schema(schema))
+    finally:
+        node.stop()
 
 
 class Cluster:
@@ -76,7 +97,7 @@ def wait_accepted(chaos: Chaos, n: int, timeout: float) -> None:
             time.sleep(0.05)
 
 
-def run(chaos: Chaos, folder: Path, scenario: str, orders: int) -> None:
+def run(chaos: Chaos, folder: Path, scenario: str, orders: int, bus: RabbitNode | None = None) -> None:
     run_seed = seed(1)
     cluster = Cluster(chaos)
     cluster.start()
@@ -94,6 +115,11 @@ def run(chaos: Chaos, folder: Path, scenario: str, orders: int) -> None:
             assert cluster.workers[1].stop() == 0, "a worker stops cleanly on SIGTERM"
             cluster.workers[1].start(timeout=120)
             faults.append(f"restart of worker 1 after {accepted(chaos)} arrivals at the receiver")
+            if bus is not None:
+                wait_accepted(chaos, orders * 5 // 8, timeout=max(300.0, orders / 20))
+                arrived = accepted(chaos)
+                bus.restart()
+                faults.append(f"restart of the RabbitMQ node after {arrived} arrivals at the receiver")
 
         async def scenario_run() -> None:
             sending = [
@@ -111,7 +137,7 @@ def run(chaos: Chaos, folder: Path, scenario: str, orders: int) -> None:
         report.publish(folder)
         report.check()
         assert report.acknowledged == orders and report.lost == 0
-        assert len(faults) == 2
+        assert len(faults) == (2 if bus is None else 3)
         assert not report.exceptions, "nothing was parked: every order was delivered"
         for sink in report.sinks:
             assert sink.delivered == orders, f"{sink.name}: {sink.delivered} of {orders} delivered"
@@ -128,3 +154,19 @@ def test_50k_orders_on_two_serves_three_workers_with_a_kill_and_a_restart(
     cluster_chaos: Chaos, tmp_path: Path
 ) -> None:
     run(cluster_chaos, tmp_path, "cluster-long", orders=50_000)
+
+
+@pytest.mark.long  # a node of its own takes 10-15 s to start and as long to restart: 2 minutes in all
+def test_rabbitmq_bus_two_serves_three_workers_a_kill_a_restart_and_a_broker_restart(
+    bus_chaos: tuple[Chaos, RabbitNode], tmp_path: Path
+) -> None:
+    chaos, node = bus_chaos
+    run(chaos, tmp_path, "cluster-rabbitmq", orders=2000, bus=node)
+
+
+@pytest.mark.long
+def test_50k_orders_on_the_rabbitmq_bus_with_a_kill_a_restart_and_a_broker_restart(
+    bus_chaos: tuple[Chaos, RabbitNode], tmp_path: Path
+) -> None:
+    chaos, node = bus_chaos
+    run(chaos, tmp_path, "cluster-rabbitmq-long", orders=50_000, bus=node)

@@ -152,6 +152,7 @@ class RabbitBackend(PostgresBackend):
         self._poison_wake = asyncio.Event()
         self._bus_tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._consuming = False
 
     # -- connections -------------------------------------------------------------------
     async def open(self) -> None:
@@ -196,18 +197,24 @@ class RabbitBackend(PostgresBackend):
             arguments = queue_arguments(self.queue, self.delivery_limit)
             await pub.queue_declare(self.queue, durable=True, arguments=arguments)
             sub = await conn.channel(publisher_confirms=False)
-            await sub.basic_qos(prefetch_count=self.prefetch)
             self._generation += 1
-            generation = self._generation
-            await sub.basic_consume(self.queue, partial(self._delivered, generation, self._ready, self._arrived))
-            await sub.basic_consume(
-                f"{self.queue}.poison", partial(self._delivered, generation, self._poison, self._poison_wake)
-            )
+            if self._consuming:
+                await self._consume(sub)
         except BaseException:
             with contextlib.suppress(Exception):
                 await conn.close()
             raise
         self._conn, self._pub, self._sub = conn, pub, sub
+
+    async def _consume(self, sub: aiormq.abc.AbstractChannel) -> None:
+        """Take deliveries on `sub`: from the first lease on (a process that never leases, such
+        as `interlace serve`, would only sit on the ids the broker pushed to it)."""
+        await sub.basic_qos(prefetch_count=self.prefetch)
+        generation = self._generation
+        await sub.basic_consume(self.queue, partial(self._delivered, generation, self._ready, self._arrived))
+        await sub.basic_consume(
+            f"{self.queue}.poison", partial(self._delivered, generation, self._poison, self._poison_wake)
+        )
 
     async def _supervise(self) -> None:
         """Connect again whenever the connection is lost (a broker restart, a network cut)."""
@@ -446,6 +453,10 @@ class RabbitBackend(PostgresBackend):
             gap = GAP
 
     async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
+        if not self._consuming:
+            self._consuming = True
+            if self._sub is not None:
+                await self._consume(self._sub)
         picked, lapsed = self._pick(limit)
         if not picked and not lapsed:
             expected = await self._expected(limit)
