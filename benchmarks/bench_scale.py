@@ -1,15 +1,19 @@
-"""Benchmark: delivered messages/s with 1, 2 and 4 `interlace worker` processes, on each store
-backend (SQLite, PostgreSQL), with the ratio to the SQLite backend in the same round.
+"""Benchmark: delivered messages/s with 1, 2 and 4 `interlace worker` processes, on each backend
+(SQLite, PostgreSQL, RabbitMQ as the bus with PostgreSQL as the store), with the ratio to the
+SQLite backend in the same round.
 
-Each run: a fresh store (a SQLite file, or a PostgreSQL schema of its own in database `test`) and
-a fresh sink table in PostgreSQL (the same sink for both backends, so that only the store
-differs); W worker processes started and ready (their /health answers); then this process
-enqueues N orders through the store (batches of 500, as a poller would) and the clock runs until
-the last is delivered (the store has no pending work and the table N rows). The flow maps each
-order and upserts it by key; `trace: false`, as a busy hub would run. Rounds are interleaved
-(backend and worker count take turns) so that a change in the machine's load falls on all alike.
+Each run: a fresh store (a SQLite file, or a PostgreSQL schema of its own in database `test`; for
+the bus, that and a quorum queue of its own on the machine's RabbitMQ) and a fresh sink table in
+PostgreSQL (the same sink for every backend, so that only the store and bus differ); W worker
+processes started and ready (their /health answers); then this process enqueues N orders through
+the store (batches of 500, as a poller would) and the clock runs until the last is delivered (the
+store has no pending work and the table N rows). The flow maps each order and upserts it by key;
+`trace: false`, as a busy hub would run. Rounds are interleaved (backend and worker count take
+turns) so that a change in the machine's load falls on all alike.
 
     .venv/bin/python benchmarks/bench_scale.py [--messages 20000] [--rounds 3] [--write]
+
+The RabbitMQ runs use the machine's RabbitMQ on 5672 (a queue per run, deleted after it).
 
 Run it only on a quiet machine (no /work/wt/QUIET file): the figures say the load beside them.
 """
@@ -35,12 +39,14 @@ from interlace.backends.base import NewWork
 from interlace.message import Message
 
 PG = "postgresql://postgres@127.0.0.1:5432/test"
+AMQP = "amqp://127.0.0.1:5672/"
 BIN = Path(sys.executable).parent
 WORKERS = (1, 2, 4)
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = ("sqlite", "postgresql", "rabbitmq")
+NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "rabbitmq": "RabbitMQ + PostgreSQL"}
 
 CONFIG = """
-hub: {{name: scale, store: "{store}", trace: false, lease: 30s, max_pending: 1000000}}
+hub: {{name: scale, store: "{store}"{bus}, trace: false, lease: 30s, max_pending: 1000000}}
 owners: {{ops: {{email: ops@example.test}}}}
 systems:
   shop: {{connector: webhook}}
@@ -77,8 +83,11 @@ def run(folder: Path, backend: str, workers: int, messages: int) -> float:
     tag = uuid.uuid4().hex[:12]
     schema, table = f"bench_{tag}", f"bench_orders_{tag}"
     store = f"sqlite:///{folder / 'hub.db'}" if backend == "sqlite" else f"{PG}?schema={schema}"
+    bus = AMQP if backend == "rabbitmq" else None
     asyncio.run(pg(f"CREATE TABLE {table} (order_no text PRIMARY KEY, email text, total numeric)"))
-    (folder / "hub.yaml").write_text(CONFIG.format(store=store, pg=PG, table=table))
+    (folder / "hub.yaml").write_text(
+        CONFIG.format(store=store, bus=f', bus: "{bus}"' if bus else "", pg=PG, table=table)
+    )
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for i in range(workers):
@@ -90,7 +99,7 @@ def run(folder: Path, backend: str, workers: int, messages: int) -> float:
             wait_http(f"http://127.0.0.1:{port}/health", procs[-1], timeout=120)
 
         async def load_and_wait() -> float:
-            b = open_backend(store, base_dir=folder)
+            b = open_backend(store, base_dir=folder, bus=bus)
             await b.open()
             try:
                 started = time.perf_counter()
@@ -117,8 +126,22 @@ def run(folder: Path, backend: str, workers: int, messages: int) -> float:
             except subprocess.TimeoutExpired:
                 p.kill()
         asyncio.run(pg(f"DROP TABLE IF EXISTS {table}"))
-        if backend == "postgresql":
+        if bus is not None:
+            asyncio.run(delete_queues(f"interlace.{schema}"))
+        if backend != "sqlite":
             asyncio.run(pg(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+async def delete_queues(queue: str) -> None:
+    import aiormq
+
+    conn = await aiormq.connect(AMQP)
+    try:
+        channel = await conn.channel()
+        for name in (queue, f"{queue}.poison"):
+            await channel.queue_delete(name)
+    finally:
+        await conn.close()
 
 
 def main() -> None:
@@ -132,44 +155,55 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="interlace-bench-scale-"))
     where = machine()
     rates: dict[tuple[str, int], list[float]] = {}
-    ratios: dict[int, list[float]] = {}
+    ratios: dict[tuple[str, int], list[float]] = {}
     n = 0
     for r in range(args.rounds):
         for w in WORKERS if r % 2 == 0 else reversed(WORKERS):
-            order_ = BACKENDS if (r + w) % 2 == 0 else tuple(reversed(BACKENDS))
+            order_ = BACKENDS[(r + w) % 3 :] + BACKENDS[: (r + w) % 3]  # each backend takes its turn first
             got = {}
             for backend in order_:
                 n += 1
                 got[backend] = run(work / f"{n}-{backend}-{w}", backend, w, args.messages)
                 rates.setdefault((backend, w), []).append(got[backend])
-            ratios.setdefault(w, []).append(got["postgresql"] / got["sqlite"])
+            for backend in BACKENDS[1:]:
+                ratios.setdefault((backend, w), []).append(got[backend] / got["sqlite"])
             print(
-                f"round {r + 1}, {w} worker(s): SQLite {got['sqlite']:,.0f} msg/s, PostgreSQL"
-                f" {got['postgresql']:,.0f} msg/s: PostgreSQL / SQLite {ratios[w][-1]:.2f}x",
+                f"round {r + 1}, {w} worker(s): "
+                + ", ".join(f"{NAMES[b]} {got[b]:,.0f} msg/s" for b in BACKENDS)
+                + "; / SQLite: "
+                + ", ".join(f"{NAMES[b]} {ratios[b, w][-1]:.2f}x" for b in BACKENDS[1:]),
                 flush=True,
             )
     end = os.getloadavg()
+    median = statistics.median
     text = [
-        "## Scale-out: delivered messages/s by worker processes, SQLite and PostgreSQL stores",
+        "## Scale-out: delivered messages/s by worker processes, on each backend",
         f"`.venv/bin/python benchmarks/bench_scale.py --write` ({args.messages:,} orders per run, {args.rounds}"
         f" interleaved rounds; {where}, {end[0]:.2f} at the end).",
         "",
         "W `interlace worker` processes on one store; the orders are enqueued in batches of 500 once the workers"
-        " are ready, mapped and upserted into one PostgreSQL table (the same sink for both stores); timed from"
-        " the first enqueue to the last delivery. Median of the rounds; the ratio is PostgreSQL's rate over"
-        " SQLite's in the same round.",
+        " are ready, mapped and upserted into one PostgreSQL table (the same sink for every backend); timed from"
+        " the first enqueue to the last delivery. RabbitMQ + PostgreSQL: the PostgreSQL store with the work"
+        " items' ids on a quorum queue of the machine's RabbitMQ (publisher confirms, manual acks, prefetch 256)."
+        " Median of the rounds; a ratio is the backend's rate over SQLite's in the same round.",
         "",
-        "| workers | SQLite msg/s | PostgreSQL msg/s | PostgreSQL / SQLite |",
-        "|---:|---:|---:|---:|",
+        "| workers | SQLite msg/s | PostgreSQL msg/s | RabbitMQ + PostgreSQL msg/s | PostgreSQL / SQLite"
+        " | RabbitMQ + PostgreSQL / SQLite |",
+        "|---:|---:|---:|---:|---:|---:|",
         *(
-            f"| {w} | {statistics.median(rates['sqlite', w]):,.0f} | {statistics.median(rates['postgresql', w]):,.0f}"
-            f" | {statistics.median(ratios[w]):.2f}x |"
+            f"| {w} | "
+            + " | ".join(f"{median(rates[b, w]):,.0f}" for b in BACKENDS)
+            + " | "
+            + " | ".join(f"{median(ratios[b, w]):.2f}x" for b in BACKENDS[1:])
+            + " |"
             for w in WORKERS
         ),
         "",
-        "Every round: "
+        "Every round, over SQLite: "
         + "; ".join(
-            f"{w} worker(s) " + ", ".join(f"{x:.2f}x" for x in ratios[w]) for w in WORKERS
+            f"{w} worker(s) " + ", ".join(f"{NAMES[b]} " + " ".join(f"{x:.2f}x" for x in ratios[b, w])
+                                          for b in BACKENDS[1:])
+            for w in WORKERS
         )
         + ".",
     ]

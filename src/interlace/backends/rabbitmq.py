@@ -325,8 +325,13 @@ class RabbitBackend(PostgresBackend):
 
     async def _flush(self) -> None:
         ids, self._to_publish = self._to_publish, []
+        await self._publish_marked(ids)
+
+    async def _publish_marked(self, ids: Sequence[int]) -> bool:
+        """Publish rows marked as on the bus; the broker's confirm makes the mark stand for good,
+        its refusal (or no bus) makes them due now, for the relay. False when some failed."""
         if not ids:
-            return
+            return True
         failed = await self._publish(ids)
         confirmed = sorted(set(ids) - set(failed))
 
@@ -337,7 +342,7 @@ class RabbitBackend(PostgresBackend):
                     confirmed,
                     BUS,
                 )
-            if failed:  # due now: the relay publishes them once the bus is back
+            if failed:
                 await conn.execute(
                     f"UPDATE work SET lease_owner = NULL, available_at = {_NOW}"
                     " WHERE id = ANY($1::bigint[]) AND lease_owner = $2",
@@ -348,6 +353,7 @@ class RabbitBackend(PostgresBackend):
         await self._read(op)
         if failed:
             log.warning("the bus did not confirm %d work items; the relay publishes them again", len(failed))
+        return not failed
 
     async def _publisher(self) -> None:
         while True:
@@ -372,32 +378,24 @@ class RabbitBackend(PostgresBackend):
                 log.warning("the relay could not publish due work items", exc_info=True)
 
     async def _relay_once(self) -> int:
-        """Publish due rows on no bus, holding their locks until the broker confirmed them."""
-
-        async def op(conn: asyncpg.Connection) -> int:
-            rows = await conn.fetch(
-                f"WITH now AS (SELECT {_NOW} AS t) SELECT id FROM work WHERE available_at <= (SELECT t FROM now)"
-                " AND (lease_owner IS NULL OR lease_owner = $3 OR available_at <= (SELECT t FROM now) - $1)"
-                " ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        """Mark due rows on no bus as on the bus (committed first, as an enqueue does, so that a
+        worker handed one finds it claimable), then publish them."""
+        rows = await self._read(
+            lambda conn: conn.fetch(
+                f"WITH now AS (SELECT {_NOW} AS t), due AS (SELECT id FROM work"
+                " WHERE available_at <= (SELECT t FROM now) AND (lease_owner IS NULL OR lease_owner = $3"
+                " OR available_at <= (SELECT t FROM now) - $1) ORDER BY available_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                " UPDATE work SET lease_owner = $3, available_at = (SELECT t FROM now) + $4 FROM due"
+                " WHERE work.id = due.id RETURNING work.id",
                 STRAY,
                 RELAY_BATCH,
                 BUS,
+                self.grace,
             )
-            ids = [r[0] for r in rows]
-            if not ids:
-                return 0
-            failed = set(await self._publish(ids))
-            published = [i for i in ids if i not in failed]
-            await conn.execute(
-                "UPDATE work SET lease_owner = $2, available_at = 'Infinity' WHERE id = ANY($1::bigint[])",
-                published,
-                BUS,
-            )
-            if failed:
-                raise ConnectionError(f"the bus did not confirm {len(failed)} of {len(ids)} work items")
-            return len(ids)
-
-        return await self._tx(op, durable=False)
+        )
+        if not await self._publish_marked([r[0] for r in rows]):
+            return 0  # the bus refuses: try again at the next look, not at once
+        return len(rows)
 
     # -- leasing -----------------------------------------------------------------------
     def _pick(self, limit: int) -> tuple[list[_Delivery], list[_Delivery]]:
@@ -488,11 +486,12 @@ class RabbitBackend(PostgresBackend):
         ids = sorted(by_id)
 
         async def op(conn: asyncpg.Connection) -> tuple[list[Any], list[Any]]:
+            # rows locked by a settle or by the relay publishing them are passed over, not waited on
             rows = await conn.fetch(
-                f"WITH now AS (SELECT {_NOW} AS t) UPDATE work SET lease_owner = $2,"
-                " available_at = (SELECT t FROM now) + $3 WHERE id = ANY($1::bigint[])"
-                " AND (lease_owner = $4 OR available_at <= (SELECT t FROM now))"
-                " RETURNING id, message, position, attempts",
+                f"WITH now AS (SELECT {_NOW} AS t), free AS (SELECT id FROM work WHERE id = ANY($1::bigint[])"
+                " AND (lease_owner = $4 OR available_at <= (SELECT t FROM now)) FOR UPDATE SKIP LOCKED)"
+                " UPDATE work SET lease_owner = $2, available_at = (SELECT t FROM now) + $3 FROM free"
+                " WHERE work.id = free.id RETURNING work.id, work.message, work.position, work.attempts",
                 ids,
                 owner,
                 seconds,
