@@ -263,3 +263,52 @@ def test_bad_settings_are_refused_clearly(change: dict[str, Any], message: str) 
         S3Settings.model_validate(data)
     with pytest.raises(ValidationError, match="part_size is larger"):
         S3SinkOptions(multipart_threshold=5 * 1024 * 1024, part_size=6 * 1024 * 1024)
+
+
+async def test_a_bucket_notification_starts_a_listing_at_once(
+    endpoint: str, s3: Any, bucket: str, backend: SqliteBackend, tmp_path: Path
+) -> None:
+    """S3 event notifications to SQS (moto's server sends them, as AWS does): with a poll_interval
+    of an hour, a new object is read as soon as its notification arrives, and the notification is
+    deleted from the queue once the object is read."""
+    import boto3
+
+    from cloud_support import ACCESS_KEY, REGION, SECRET_KEY
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                       aws_secret_access_key=SECRET_KEY)  # fmt: skip
+    queue = sqs.create_queue(QueueName=f"q-{bucket}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+        "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}],
+    })  # fmt: skip
+    sqs.purge_queue(QueueUrl=queue)  # the test event S3 sends when the configuration is set
+    conn = connector(endpoint, bucket)
+    await conn.probe_use("source", S3SourceOptions(notifications=queue))
+    with pytest.raises(ConnectorError, match="cannot read the notification queue"):
+        await conn.probe_use("source", S3SourceOptions(notifications=queue + "-missing"))
+    made = source(conn, poll_interval="1h", notifications=queue)
+    task = asyncio.create_task(made.run(StoreIngress(backend)))
+    try:
+        for _ in range(600):
+            if made.listings:
+                break
+            await asyncio.sleep(0.05)
+        s3.put_object(Bucket=bucket, Key="late.jsonl", Body=b'{"n": 1}\n')
+        for _ in range(600):
+            if stored(tmp_path / "hub.db"):
+                break
+            await asyncio.sleep(0.05)
+        assert stored(tmp_path / "hub.db") == [{"n": 1}]  # within seconds, not the hour
+        for _ in range(600):
+            attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+            if attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0":
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the notification was not deleted: {attributes}")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await conn.close()

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from interlace.connectors.base import Connector, Options, Sink, Source
 from interlace.connectors.files.sink import EXTENSIONS
-from interlace.connectors.s3.client import S3Client, S3Error
+from interlace.connectors.s3.client import S3Client, S3Error, SqsQueue
 from interlace.connectors.s3.settings import S3Settings, S3SinkOptions, S3SourceOptions
 from interlace.connectors.s3.sink import CONTENT_TYPES, ObjectRenderer, ObjectSink, ObjectTwin
 from interlace.connectors.s3.source import BucketSource
@@ -70,6 +70,14 @@ class S3Connector(Connector):
                 break
         except S3Error as exc:
             raise ConnectorError(f"s3 system {self.system}: cannot list {prefix!r}: {exc}") from None
+        url = options.notifications if isinstance(options, S3SourceOptions) else None
+        if url is not None:
+            try:
+                await SqsQueue(self.settings, url, lambda: self.client.http).call(
+                    "GetQueueAttributes", {"AttributeNames": ["QueueArn"]}
+                )
+            except ConnectorError as exc:
+                raise ConnectorError(f"s3 system {self.system}: cannot read the notification queue: {exc}") from None
 
     async def close(self) -> None:
         await self.client.close()

@@ -98,7 +98,20 @@ class S3SourceOptions(Options):
         " (`<error_prefix><key>.report.json`); never read as input.",
     )
 
+    notifications: str | None = Field(
+        None,
+        description="URL of the SQS queue the bucket sends its ObjectCreated notifications to: one starts a listing"
+        " at once (the listing every poll_interval still finds what a lost notification would miss).",
+    )
+
     _prefixes = field_validator("prefix", "error_prefix")(_prefix)
+
+    @field_validator("notifications")
+    @classmethod
+    def _queue(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/\s]+/\S+$", value):
+            raise ValueError(f"{value!r} is not an SQS queue URL like https://sqs.eu-west-3.amazonaws.com/123456789012/q")
+        return value
 
 
 class S3SinkOptions(Options):

@@ -32,8 +32,9 @@ from typing import IO, Any
 
 from interlace.connectors.base import Incoming, Ingress, Source
 from interlace.connectors.files.source import take
-from interlace.connectors.s3.client import S3Client, S3Error, S3Object
+from interlace.connectors.s3.client import S3Client, S3Error, S3Object, SqsQueue
 from interlace.connectors.s3.settings import S3SourceOptions
+from interlace.errors import ConnectorError
 from interlace.formats.base import Codec, Record, jsonable
 from interlace.types import JSON, JSONObject
 
@@ -94,6 +95,11 @@ class BucketSource(Source):
         self.errors = root + options.error_prefix
         self.cursor_name = f"s3:{system}:{flow}"
         self.seen = Seen()
+        self.queue: SqsQueue | None = None
+        if options.notifications is not None:
+            self.queue = SqsQueue(client.settings, options.notifications, lambda: client.http, clock=client.clock)
+        self.listings = 0
+        """Listings done (and their objects read) so far."""
 
     async def run(self, ingress: Ingress) -> None:
         cursor = await ingress.load_cursor(self.cursor_name)
@@ -104,9 +110,40 @@ class BucketSource(Source):
             if obj is not None and obj.etag == current.get("etag"):
                 log.info("resuming s3://%s/%s after record %s", self.client.bucket, obj.key, current.get("record"))
                 await self.process(ingress, obj, int(current.get("record") or 0))
+        if self.queue is None:
+            while True:
+                await self.poll(ingress)
+                await asyncio.sleep(self.options.poll_interval)
+        wake = asyncio.Event()
+        handles: list[str] = []
+        listener = asyncio.create_task(self._listen(self.queue, wake, handles), name=f"s3-notifications:{self.flow}")
+        try:
+            while True:
+                wake.clear()
+                announced, handles[:] = list(handles), []  # what arrived before this listing began
+                await self.poll(ingress)
+                if announced:  # read (and its cursor stored): the notifications are done with
+                    await self.queue.delete(announced)
+                try:
+                    await asyncio.wait_for(wake.wait(), self.options.poll_interval)
+                except TimeoutError:
+                    pass
+        finally:
+            listener.cancel()
+
+    async def _listen(self, queue: SqsQueue, wake: asyncio.Event, handles: list[str]) -> None:
+        """Long-poll the queue; each notification wakes the listing. A failure is logged and the
+        queue asked again later: the timed listing goes on meanwhile."""
         while True:
-            await self.poll(ingress)
-            await asyncio.sleep(self.options.poll_interval)
+            try:
+                got = await queue.receive(20)
+            except (ConnectorError, OSError) as exc:
+                log.warning("s3 notifications of %s: %s; asking again in 30s", self.flow, exc)
+                await asyncio.sleep(30)
+                continue
+            if got:
+                handles.extend(handle for handle, _keys in got)
+                wake.set()
 
     async def new_objects(self) -> list[S3Object]:
         """The objects to read now, oldest first."""
@@ -124,6 +161,7 @@ class BucketSource(Source):
         objects = await self.new_objects()
         for obj in objects:
             await self.process(ingress, obj, 0)
+        self.listings += 1
         return len(objects)
 
     async def process(self, ingress: Ingress, obj: S3Object, after: int) -> None:
