@@ -69,7 +69,7 @@ def test_every_config_shown_loads(block: int, tmp_path: Path) -> None:
 def test_the_check_example_says_what_the_page_shows(tmp_path: Path) -> None:
     text = section("SaaS APIs (`http`): OAuth2, pagination, rate limits").split("### Checks", 1)[1]
     config = re.search(r"```text\n(.*?)```", text, re.S)
-    shown = re.search(r"```console\n\$ interlace check hub.yaml\n(.*?)```", text, re.S)
+    shown = re.search(r"```console\n\$ .venv/bin/interlace check hub.yaml\n(.*?)```", text, re.S)
     assert config is not None and shown is not None
     (tmp_path / "hub.yaml").write_text(config.group(1))
     result = interlace("check", "hub.yaml", cwd=tmp_path)
