@@ -1,6 +1,6 @@
-"""A hub with an approval: shop orders into an ERP (SQLite); an order over 10,000 waits for a
-manager (alice or bob), then a director (carol) when the managers' hour has passed; after the
-directors' hour too it is rejected by default. Only `total` and `express` may be edited. A
+"""The hub of docs/approvals.md's example: shop orders into an ERP (SQLite); an order over 10,000
+waits for a manager (alice or bob), then a director (carol) when the managers' hour has passed;
+after the directors' hour too it is rejected by default. Only `total` and `express` may be edited. A
 rejected order is an exception of finance-ops. Tokens are made for each person, and for dave,
 an operator who is in no group."""
 
@@ -14,58 +14,23 @@ from interlace.backends import open_backend
 from interlace.config.loader import load_config
 from interlace.web import auth
 
-CONFIG = """
-hub:
-  name: acme
-  poll: 50ms
-  lease: 10s
-  notify:
-    window: 1s
-    link: http://127.0.0.1/console/tasks
-    smtp: {host: 127.0.0.1, port: SMTP_PORT, from: hub@acme.test, timeout: 10s}
-owners:
-  managers: {email: managers@acme.test, members: [alice, bob]}
-  directors: {email: directors@acme.test, members: [carol]}
-  finance-ops: {email: finance@acme.test}
-systems:
-  shop: {connector: webhook}
-  erp: {connector: sqlite, path: ./erp.db}
-entities:
-  order:
-    key: id
-    schema:
-      type: object
-      required: [id, email, total]
-      properties:
-        id: {type: string}
-        email: {type: string}
-        total: {type: number, minimum: 0, description: "the order's total, in EUR"}
-        express: {type: boolean}
-flows:
-  orders:
-    description: shop orders into the ERP, large ones approved first
-    trigger: {system: shop, event: order.created}
-    steps:
-      - validate: order
-      - task:
-          name: approve large order
-          entity: order
-          when: total > 10000
-          owner: managers
-          deadline: 1h
-          escalate: [directors]
-          default: reject
-          editable: [total, express]
-      - map: '{"id": id, "email": email, "total": total, "approved_by": $message.headers."interlace-task"}'
-    deliver: {system: erp, table: orders, mode: insert}
-    on_error: {owner: finance-ops, retry: {attempts: 1}}
-"""
+DOC = Path(__file__).resolve().parent.parent / "docs" / "approvals.md"
+
+
+def doc_config() -> str:
+    """The example config of docs/approvals.md (the block after its `approvals example` mark)."""
+    text = DOC.read_text()
+    return text.split("<!-- approvals example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+CONFIG = doc_config()
 
 PEOPLE = {"alice": "operator", "bob": "operator", "carol": "operator", "dave": "operator", "viewer": "viewer"}
 
 
 def write_hub(folder: Path, smtp_port: int = 2525) -> Path:
-    (folder / "hub.yaml").write_text(CONFIG.replace("SMTP_PORT", str(smtp_port)))
+    assert "port: 2525," in CONFIG
+    (folder / "hub.yaml").write_text(CONFIG.replace("port: 2525,", f"port: {smtp_port},"))
     with sqlite3.connect(folder / "erp.db") as db:
         db.execute("CREATE TABLE orders (id TEXT PRIMARY KEY, email TEXT, total REAL, approved_by TEXT)")
     return folder / "hub.yaml"
