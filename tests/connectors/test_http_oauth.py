@@ -285,3 +285,28 @@ def test_bad_settings_are_named_with_their_line(settings: dict[str, Any], messag
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(tmp_path / "hub.yaml")
     assert "hub.yaml:3: systems.crm" in str(caught.value)
+
+
+async def test_two_processes_on_one_store_spend_a_rotating_refresh_token_once(
+    saas: tuple[Saas, str], backend: SqliteBackend
+) -> None:
+    """Two hub processes share the store: the first to find the token expired refreshes it; the
+    other takes the new one from the store instead of sending the refresh token it knows, which
+    the server has revoked by then (a rotating refresh token is good once)."""
+    server, base = saas
+    clock = Clock()
+    one = connector(system(base, server, "authorization_code"), backend, clock)
+    two = connector(system(base, server, "authorization_code"), backend, clock)
+    assert one.tokens is not None
+    tasks: list[asyncio.Task[None]] = []
+    await one.tokens.login(lambda url: tasks.append(asyncio.create_task(person(url))), timeout=60)
+    await asyncio.gather(*tasks)
+    await deliver(one, 1)
+    await deliver(two, 2)  # the logged-in token, from the store
+    clock.now += 3600
+    await deliver(one, 3)  # refreshes: the first refresh token is spent
+    await deliver(two, 4)  # finds the fresh pair stored
+    await one.close()
+    await two.close()
+    assert server.token_requests == ["authorization_code", "refresh_token"]
+    assert len(server.orders) == 4

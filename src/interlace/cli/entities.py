@@ -71,6 +71,10 @@ async def _session(loaded: LoadedConfig, entity: str) -> AsyncIterator[Session]:
         if cls is not None:
             connectors[system] = cls(system, loaded.system_settings[system])
     await backend.open()
+    from interlace.hub import StoreState
+
+    for system, connector in connectors.items():  # an http system's OAuth2 tokens, as the hub keeps them
+        connector.use_state(StoreState(backend, system))
     try:
         yield Session(loaded, rules, backend, connectors)
     finally:
