@@ -66,12 +66,12 @@ class Effects:
 Outcome = Continue | Drop | Split | Route | Effects
 
 
-def _reads_message(expression: Expression) -> bool:
+def reads_message(expression: Expression) -> bool:
     """Whether the expression may read `$message` (so the bindings must be built for each message)."""
     return expression.variables is None or "message" in expression.variables
 
 
-def _bindings(message: Message) -> dict[str, Any]:
+def message_bindings(message: Message) -> dict[str, Any]:
     return {
         "message": {
             "id": message.id,
@@ -137,17 +137,17 @@ class Map(Step):
         self._expression = expression
         self._evaluate = expression.evaluate
         self._evaluate_data = expression.evaluate_data
-        if _reads_message(expression):
+        if reads_message(expression):
             self.apply = self._apply_bindings  # type: ignore[method-assign]
         else:  # compiled: the message's body to its outcome in one generated function
             step = expression.step("_continue({value})", {"_continue": Continue})
             self.apply = step or self._apply_body  # type: ignore[method-assign,assignment]
 
     def _apply_bindings(self, message: Message) -> Outcome:
-        return Continue(self._evaluate(message.body, _bindings(message)))
+        return Continue(self._evaluate(message.body, message_bindings(message)))
 
     def apply(self, message: Message) -> Outcome:
-        return Continue(self._evaluate(message.body, _bindings(message)))
+        return Continue(self._evaluate(message.body, message_bindings(message)))
 
     def _apply_body(self, message: Message) -> Outcome:
         return Continue(self._evaluate_data(message.body))
@@ -165,7 +165,7 @@ class Filter(Step):
 
     def __init__(self, expression: str) -> None:
         self.expression = condition(expression)
-        self._message = _reads_message(self.expression)
+        self._message = reads_message(self.expression)
         self._evaluate = self.expression.evaluate
         self._evaluate_data = self.expression.evaluate_data
         if not self._message:
@@ -176,7 +176,7 @@ class Filter(Step):
 
     def apply(self, message: Message) -> Outcome:
         body = message.body
-        if self._evaluate(body, _bindings(message)) if self._message else self._evaluate_data(body):
+        if self._evaluate(body, message_bindings(message)) if self._message else self._evaluate_data(body):
             return Continue(body)
         return Drop(f"filter {self.expression.source!r} is false")
 
@@ -187,12 +187,12 @@ class RouteTo(Step):
     def __init__(self, rules: list[tuple[Expression, str]], default: str | None) -> None:
         self.rules = rules
         self.default = default
-        self._message = any(_reads_message(e) for e, _ in rules)
+        self._message = any(reads_message(e) for e, _ in rules)
 
     def apply(self, message: Message) -> Outcome:
         body = message.body
         if self._message:
-            bindings = _bindings(message)
+            bindings = message_bindings(message)
             for expression, flow in self.rules:
                 if expression.evaluate(body, bindings):
                     return Route(flow)
@@ -212,7 +212,7 @@ class SplitInto(Step):
         self.expression = compile_expression(expression)
 
     def apply(self, message: Message) -> Outcome:
-        bindings = _bindings(message) if _reads_message(self.expression) else None
+        bindings = message_bindings(message) if reads_message(self.expression) else None
         value = self.expression.evaluate(message.body, bindings)
         if value is None:
             return Drop(f"split {self.expression.source!r} yields nothing")
@@ -245,7 +245,7 @@ class EnrichFrom(AsyncStep):
         body = message.body
         if not isinstance(body, dict):
             raise StepError(f"{self.name} needs an object body to add {self.config.into!r} to")
-        bindings = _bindings(message)
+        bindings = message_bindings(message)
         where = {column: expr.evaluate(body, bindings) for column, expr in self.where.items()}
         row = await self.lookup(self.config.table, where)
         if row is None and self.config.required:

@@ -19,7 +19,17 @@ from interlace.config.models import Flow, Task
 from interlace.config.models import TaskStep as TaskStepConfig
 from interlace.engine.flows import CompiledFlow
 from interlace.engine.schedule import Clock, SystemClock
-from interlace.engine.steps import Continue, Effects, Outcome, Step, build_step, condition
+from interlace.engine.steps import (
+    Continue,
+    Effects,
+    Outcome,
+    Step,
+    build_step,
+    condition,
+    message_bindings,
+    reads_message,
+)
+from interlace.errors import StepError
 from interlace.message import Message
 from interlace.options import parse_duration
 from interlace.types import JSON, JSONObject
@@ -40,12 +50,14 @@ class TaskStep(Step):
         self.chain = config.chain
         self.reject_owner = config.reject_to or reject_owner
         self._when = condition(config.when) if config.when else None
+        self._message = self._when is not None and reads_message(self._when)
 
     def apply(self, message: Message) -> Outcome:
-        if self._when is not None and not self._when.evaluate(message.body):
+        extra = message_bindings(message) if self._message else None
+        if self._when is not None and not self._when.evaluate(message.body, extra):
             return Continue(message.body)
-        if not self.chain:
-            raise ValueError(f"{self.name} has no owner to wait for")  # the loader's check says so first
+        if not self.chain:  # `interlace check` reports it (task-no-owner): parked for the flow's owner
+            raise StepError(f"{self.name} has no owner to wait for")
         now = self.clock.time()
         due = now + self.deadline if self.deadline is not None else None
         task = NewTask(message, self.position, self.name, self.chain[0], due, self.reject_owner, now)
