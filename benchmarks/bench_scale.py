@@ -184,7 +184,8 @@ def main() -> None:
         "W `interlace worker` processes on one store; the orders are enqueued in batches of 500 once the workers"
         " are ready, mapped and upserted into one PostgreSQL table (the same sink for every backend); timed from"
         " the first enqueue to the last delivery. RabbitMQ + PostgreSQL: the PostgreSQL store with the work"
-        " items' ids on a quorum queue of the machine's RabbitMQ (publisher confirms, manual acks, prefetch 256)."
+        " items' ids on a quorum queue of the machine's RabbitMQ (publisher confirms, manual acks, up to 25 ids"
+        " a message, prefetch 32 messages)."
         " Median of the rounds; a ratio is the backend's rate over SQLite's in the same round.",
         "",
         "| workers | SQLite msg/s | PostgreSQL msg/s | RabbitMQ + PostgreSQL msg/s | PostgreSQL / SQLite"

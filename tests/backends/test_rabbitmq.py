@@ -5,6 +5,7 @@ bus URL is checked. Against the machine's RabbitMQ (a queue per test) and Postgr
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -131,3 +132,39 @@ def test_a_bus_url_is_checked_and_needs_a_postgresql_store(tmp_path: Path) -> No
         parse_bus_url("amqp://h/?prefetch=0", "s")
     with pytest.raises(ValueError, match="needs a PostgreSQL store"):
         open_backend(f"sqlite:///{tmp_path / 'hub.db'}", bus="amqp://127.0.0.1/")
+
+
+async def test_a_message_of_several_ids_that_comes_back_is_split_and_its_items_taken_over(
+    spec_: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "interlace.backends.rabbitmq")
+    first = RabbitBackend(spec_.url, AMQP)
+    await first.open()
+    second = RabbitBackend(spec_.url, AMQP)
+    try:
+        messages = [Message(flow="f", body={"n": n}) for n in range(5)]
+        await first.enqueue([NewWork(m) for m in messages])  # one AMQP message carries the five ids
+        items = await first.lease("gone", 10, 0.5)
+        assert sorted(i.message.id for i in items) == sorted(m.id for m in messages)
+        for task in first._bus_tasks:  # the worker dies holding them
+            task.cancel()
+        assert first._conn is not None
+        await first._conn.close()
+        await second.open()
+        taken: list[str] = []
+
+        async def all_taken() -> bool:
+            found = await second.lease("heir", 10, 30)
+            assert await second.settle([Settle(i, delivered=1) for i in found]) == [True] * len(found)
+            taken.extend(i.message.id for i in found)
+            return len(taken) == 5
+
+        await wait_for("the heir to take all five over after the lease", all_taken)
+        assert sorted(taken) == sorted(m.id for m in messages), "each once"
+        assert any("a message of 5 work item ids came back" in r.getMessage() for r in caplog.records)
+        assert await second.pending() == 0
+        await asyncio.sleep(0.2)
+        assert await queue_depth(second, second.queue) == (0, 1), "the split message and its parts all acked"
+    finally:
+        await first.close()
+        await second.close()

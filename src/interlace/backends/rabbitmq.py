@@ -16,8 +16,11 @@ to carry are marked in the store's own transactions.
   and on no bus: an item whose retry time came, an item whose publish was never confirmed, an
   item whose lease ran out long ago. Retries wait in the store, to the moment: a per-message TTL
   in RabbitMQ expires only at a queue's head, so a 5-minute backoff would hold up a 1-second one.
-- Consuming: manual acks, `prefetch` ids in hand per process. A lease claims the delivered ids in
-  PostgreSQL (one UPDATE: rows on the bus, or whose lease ran out). A delivery whose row is gone
+- Ids travel up to 25 to a message (a quorum queue confirms a few hundred messages a second on
+  a small busy machine); a message is acked once all its ids are, and one that comes back after
+  its consumer went away is split into a message per id.
+- Consuming: manual acks, `prefetch` messages in hand per process. A lease claims the delivered
+  ids in PostgreSQL (one UPDATE: rows on the bus, or whose lease ran out). A delivery whose row is gone
   was settled already (a redelivery): it is acked and skipped, so a sink sees an item once more
   at most, and recognises it by its delivery id. A delivery whose row another worker holds waits
   for that lease to end, then claims it: a killed worker's items are taken over after the lease,
@@ -31,7 +34,8 @@ to carry are marked in the store's own transactions.
   publishes are published by the relay. Nothing acknowledged is lost: PostgreSQL holds it all.
 
 The bus URL: `amqp://user:password@host:port/vhost?queue=NAME&prefetch=N&delivery_limit=N&grace=S`;
-`queue` defaults to `interlace.<schema>` (one queue per store), `prefetch` to 256.
+`queue` defaults to `interlace.<schema>` (one queue per store), `prefetch` (messages in hand per
+process) to 32.
 
 Built on aiormq (the AMQP layer under aio-pika): the bus's hot paths are one small publish and one
 ack per item, where aio-pika's per-message objects cost CPU (docs/brokers.md measures both).
@@ -69,6 +73,11 @@ RELAY_EVERY = 0.5
 
 RELAY_BATCH = 500
 
+ID_BATCH = 25
+"""Most work item ids in one AMQP message: a quorum queue confirms a few hundred messages a second
+on a busy small machine, so ids travel together (a message that comes back after its consumer
+went away is split into one message per id, so that the poison count is each item's own)."""
+
 STRAY = 60.0
 """Seconds past its end after which a lapsed lease's row is published again by the relay (its
 delivery normally claims it first, at the lease's end)."""
@@ -91,7 +100,7 @@ def parse_bus_url(url: str, schema: str) -> tuple[str, str, int, int, float]:
     query = dict(parse_qsl(parts.query))
     queue = query.pop("queue", f"interlace.{schema}")
     try:
-        prefetch = int(query.pop("prefetch", "256"))
+        prefetch = int(query.pop("prefetch", "32"))
         limit = int(query.pop("delivery_limit", "10"))
         grace = float(query.pop("grace", "30"))
     except ValueError as exc:
@@ -115,11 +124,26 @@ def queue_arguments(queue: str, delivery_limit: int) -> dict[str, Any]:
 
 
 @dataclass(slots=True)
-class _Delivery:
-    id: int
+class _Amqp:
+    """One AMQP message: the ids of up to ID_BATCH work items, acked once every one is resolved
+    (settled, found settled, or left to the relay)."""
+
     tag: int
     generation: int
     """The connection it came on: its tag means nothing on another."""
+    left: int
+
+
+@dataclass(slots=True)
+class _Delivery:
+    """One work item's id, as a message of the bus brought it."""
+
+    id: int
+    amqp: _Amqp
+
+    @property
+    def generation(self) -> int:
+        return self.amqp.generation
 
 
 @dataclass(slots=True)
@@ -151,6 +175,7 @@ class RabbitBackend(PostgresBackend):
         self._relay_wake = asyncio.Event()
         self._poison_wake = asyncio.Event()
         self._bus_tasks: list[asyncio.Task[None]] = []
+        self._splits: set[asyncio.Task[None]] = set()
         self._closing = False
         self._consuming = False
 
@@ -175,9 +200,9 @@ class RabbitBackend(PostgresBackend):
         self._closing = True
         with contextlib.suppress(Exception):  # what is not published now, the relay publishes later
             await asyncio.wait_for(self._flush(), 5)
-        for task in self._bus_tasks:
+        for task in [*self._bus_tasks, *self._splits]:
             task.cancel()
-        await asyncio.gather(*self._bus_tasks, return_exceptions=True)
+        await asyncio.gather(*self._bus_tasks, *self._splits, return_exceptions=True)
         self._bus_tasks = []
         conn, self._conn, self._pub, self._sub = self._conn, None, None, None
         self._generation += 1
@@ -254,22 +279,46 @@ class RabbitBackend(PostgresBackend):
         if generation != self._generation or tag is None:
             return
         try:
-            item_id = int(message.body)
+            ids = [int(i) for i in message.body.split(b",")]
         except ValueError:
             log.warning("dropped a message on %s that is no work item id: %r", self.queue, message.body[:80])
-            await self._ack(_Delivery(0, tag, generation))
+            ids = []
+        amqp = _Amqp(tag, generation, len(ids))
+        if not ids:
+            await self._ack(_Delivery(0, _Amqp(tag, generation, 1)))
             return
-        into.append(_Delivery(item_id, tag, generation))
+        if len(ids) > 1 and message.redelivered and into is self._ready:
+            task = asyncio.create_task(self._split(ids, amqp))
+            self._splits.add(task)
+            task.add_done_callback(self._splits.discard)
+            return
+        into.extend(_Delivery(i, amqp) for i in ids)
         wake.set()
         if into is self._ready and self.on_new_work is not None:
             self.on_new_work()
 
+    async def _split(self, ids: list[int], amqp: _Amqp) -> None:
+        """A message of several ids came back (its consumer went away holding it): publish each id
+        on its own, then ack it; when the bus refuses, take the ids as they came."""
+        if await self._publish(ids, per_message=1):  # some not confirmed: run them from this message
+            self._ready.extend(_Delivery(i, amqp) for i in ids)
+            self._arrived.set()
+            return
+        log.info("a message of %d work item ids came back to the bus: published again one id a message", len(ids))
+        amqp.left = 1
+        await self._ack(_Delivery(0, amqp))
+
     async def _ack(self, d: _Delivery) -> None:
+        """This id is resolved: ack its message once every id of it is."""
+        amqp = d.amqp
+        amqp.left -= 1
+        if amqp.left > 0:
+            return
         sub = self._sub
-        if sub is None or d.generation != self._generation:
-            return  # that channel is gone: the broker has the id back
+        if sub is None or amqp.generation != self._generation:
+            return  # that channel is gone: the broker has the message back
         try:
-            await sub.basic_ack(d.tag, wait=False)
+            await sub.basic_ack(amqp.tag, wait=False)
         except Exception:
             log.debug("ack of %s lost with its channel", d.id)
 
@@ -301,26 +350,30 @@ class RabbitBackend(PostgresBackend):
         else:  # rows due again at once (a stale golden read): the relay publishes them
             self._relay_wake.set()
 
-    async def _publish(self, ids: Sequence[int]) -> list[int]:
-        """Publish each id (persistent, confirmed); the ids the broker did not confirm."""
+    async def _publish(self, ids: Sequence[int], per_message: int = ID_BATCH) -> list[int]:
+        """Publish the ids, `per_message` to a message (persistent, confirmed); the ids the
+        broker did not confirm."""
         channel = self._pub
         if channel is None:
             return list(ids)
         failed: list[int] = []
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
+        messages = [ids[i : i + per_message] for i in range(0, len(ids), per_message)]
+        for start in range(0, len(messages), 1000):
+            chunk = messages[start : start + 1000]
             answers = await asyncio.gather(
                 *(
                     channel.basic_publish(
-                        str(i).encode(),
+                        b",".join(str(i).encode() for i in m),
                         routing_key=self.queue,
-                        properties=spec.Basic.Properties(delivery_mode=2, message_id=str(i)),
+                        properties=spec.Basic.Properties(delivery_mode=2, message_id=str(m[0])),
                     )
-                    for i in chunk
+                    for m in chunk
                 ),
                 return_exceptions=True,
             )
-            failed.extend(i for i, a in zip(chunk, answers, strict=True) if not isinstance(a, spec.Basic.Ack))
+            for m, answer in zip(chunk, answers, strict=True):
+                if not isinstance(answer, spec.Basic.Ack):
+                    failed.extend(m)
         return failed
 
     async def _flush(self) -> None:
