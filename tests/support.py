@@ -59,15 +59,21 @@ def serving(app: Any) -> Iterator[int]:
         thread.join(5)
 
 
-def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Until `url` answers (or `proc` exits); `timeout` bounds a stuck start, a busy machine is slower."""
+def wait_http(
+    url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None, verify: str | bool = True
+) -> None:
+    """Until `url` answers (or `proc` exits); `timeout` bounds a stuck start, a busy machine is slower.
+    `verify`: a CA file an https `url`'s certificate is checked against."""
+    import ssl
+
+    checked = ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             out = proc.stdout.read().decode() if proc.stdout else ""
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered:\n{out}")
         try:
-            httpx.get(url, timeout=0.5)
+            httpx.get(url, timeout=0.5, verify=checked)
             return
         except httpx.HTTPError:
             time.sleep(0.05)
@@ -172,11 +178,22 @@ class Crm:
 class HubProcess:
     """`interlace run CONFIG` as a real process (with `processes` > 1: the first process and its
     helpers, which die with it); `command="serve"`: the ingress role, `interlace serve CONFIG`.
-    With `log`, its output is appended to that file (a long run logs more than a pipe holds unread)."""
+    With `log`, its output is appended to that file (a long run logs more than a pipe holds unread).
+    With `verify` (a CA file), the hub serves HTTPS (`hub.tls`) and is reached by that CA; `env` is
+    added to its environment."""
 
     def __init__(
-        self, config: Path, port: int, processes: int = 1, log: Path | None = None, command: str = "run"
+        self,
+        config: Path,
+        port: int,
+        processes: int = 1,
+        log: Path | None = None,
+        command: str = "run",
+        verify: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
+        self.verify = verify
+        self.env = env
         self.config = config
         self.port = port
         self.processes = processes
@@ -186,7 +203,7 @@ class HubProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.verify else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> None:
         """Start the hub and wait for its /health. A port taken meanwhile (exit code 3: the port
@@ -202,12 +219,13 @@ class HubProcess:
                     cwd=self.config.parent,
                     stdout=out,
                     stderr=subprocess.STDOUT,
+                    env={**os.environ, **self.env} if self.env else None,
                 )
             finally:
                 if self.log is not None:
                     out.close()  # type: ignore[union-attr]
             try:
-                wait_http(self.url + "/health", timeout=timeout, proc=self.proc)
+                wait_http(self.url + "/health", timeout=timeout, proc=self.proc, verify=self.verify or True)
                 return
             except RuntimeError as exc:
                 if self.proc.returncode != 3:

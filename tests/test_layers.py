@@ -38,7 +38,9 @@ LAYERS: list[set[str]] = [
     {"gain", "notify"},
     {"readiness", "web"},
     {"engine"},
-    {"entities", "testing"},
+    # The agent (agent/): the hub's end of each agent's link, and `interlace agent` itself, which runs
+    # the systems of one private network with the engine's ingress over its own SQLite buffer.
+    {"entities", "testing", "agent"},
     # The hub (hub.py) assembles a running hub from a loaded config: connectors, the compiled flows
     # (entity flows included: entities/flows.py, whose sync step builds on engine/steps.py), the
     # worker and the web app. It needs both engine and entities, so it sits above them, not in engine.

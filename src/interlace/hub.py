@@ -11,16 +11,19 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from interlace.agent.links import AgentLinks
+from interlace.agent.sink import AgentSink
 from interlace.backends import open_backend
 from interlace.backends.base import Backend, ConfigVersion
 from interlace.config.loader import LoadedConfig
 from interlace.connectors import registry
-from interlace.connectors.base import Connector
+from interlace.connectors.base import Connector, Sink
 from interlace.engine.flows import CompiledFlow, Delivery
 from interlace.engine.ingress import HubIngress
 from interlace.engine.leader import Leadership
 from interlace.engine.processes import Helpers
-from interlace.engine.retry import backoff
+from interlace.engine.restart import SOURCE_RESTART as SOURCE_RESTART
+from interlace.engine.restart import run_source
 from interlace.engine.schedule import Clock, SystemClock, run_schedule
 from interlace.engine.tasks import TaskSweep, build_steps, task_steps
 from interlace.engine.worker import Worker
@@ -39,12 +42,6 @@ T = TypeVar("T")
 PULSE = 1.0
 """Seconds between the event loop's pulses: how late one comes is the loop's lag (/healthz)."""
 
-SOURCE_RESTART = (1.0, 30.0)
-"""A failed source is restarted after the first wait, doubled each failure in a row up to the
-longest, with jitter (engine/retry.py), so a source whose system is down does not spin and many
-restart apart. A source that ran at least the longest wait before failing starts again from the
-first."""
-
 
 class StoreState:
     """One system's own records (`Connector.use_state`), kept in the store's cursor table under
@@ -62,7 +59,14 @@ class StoreState:
 
 
 class Hub:
-    def __init__(self, loaded: LoadedConfig, *, backend: Backend | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        backend: Backend | None = None,
+        clock: Clock | None = None,
+        agents: AgentLinks | None = None,
+    ) -> None:
         self.loaded = loaded
         self.clock: Clock = clock or SystemClock()
         """The wall clock of tasks' deadlines and of notices (tests move one of their own)."""
@@ -76,13 +80,13 @@ class Hub:
             cls = registry.get(system.connector)
             assert cls is not None, "the loader checked every connector"
             self.connectors[name] = cls(name, loaded.system_settings[name])
+        self.agents = agents or AgentLinks(cfg)
+        """The links of the agents that run some systems inside their networks (agent/links.py)."""
+        self.agents.configure(cfg)
         self.flows: dict[str, CompiledFlow] = {}
         for name, flow in cfg.flows.items():
             steps = build_steps(flow, loaded.schemas, self.connectors, self.clock)
-            deliveries = [
-                Delivery(d.system, self.connectors[d.system].sink(loaded.delivery_options[(name, i)]))
-                for i, d in enumerate(flow.deliver)
-            ]
+            deliveries = [Delivery(d.system, self._sink(name, i)) for i, d in enumerate(flow.deliver)]
             self.flows[name] = CompiledFlow(name, flow, steps, deliveries)
         self.flows.update(compile_entity_flows(loaded, self.connectors, self.backend))
         bounds = {
@@ -118,6 +122,22 @@ class Hub:
         self._sources: list[asyncio.Task[Any]] = []
         self._sleep = asyncio.sleep
         self._clock = time.monotonic
+
+    def _sink(self, flow: str, index: int) -> Sink:
+        """The sink of a flow's delivery: through its agent's link when an agent runs the system."""
+        system = self.loaded.config.flows[flow].deliver[index].system
+        agent = self.loaded.config.systems[system].agent
+        if agent is not None:
+            return AgentSink(self.agents[agent], flow, index)
+        return self.connectors[system].sink(self.loaded.delivery_options[(flow, index)])
+
+    def agent_views(self) -> list[JSONObject]:
+        """Each agent: its systems and its link state (the API's /agents, the console)."""
+        return self.agents.views()
+
+    def run_here(self, system: str | None) -> bool:
+        """Whether this hub runs the system itself (not an agent of it)."""
+        return system is None or self.loaded.config.systems[system].agent is None
 
     async def start(
         self, *, workers: bool = True, sources: bool = True, open_backend: bool = True, lead: bool | None = None
@@ -164,7 +184,7 @@ class Hub:
             if trigger.schedule is not None:
                 coro = run_schedule(self.ingress, name, trigger.schedule, trigger.body)
                 self._sources.append(asyncio.create_task(coro, name=f"schedule:{name}"))
-            elif trigger.system is not None:
+            elif trigger.system is not None and self.run_here(trigger.system):
                 source = self.connectors[trigger.system].source(name, self.loaded.trigger_options.get(name))
                 if source is not None:
                     self._sources.append(asyncio.create_task(self._run_source(name, source), name=f"source:{name}"))
@@ -210,21 +230,7 @@ class Hub:
         }
 
     async def _run_source(self, flow: str, source: Any) -> None:
-        failures = 0
-        while True:
-            started = self._clock()
-            try:
-                await source.run(self.ingress)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if self._clock() - started >= SOURCE_RESTART[1]:
-                    failures = 0  # it ran well for a while: a new outage
-                wait = backoff(failures, *SOURCE_RESTART)
-                failures += 1
-                log.exception("source of flow %s failed (%d in a row); restarting in %.1fs", flow, failures, wait)
-                await self._sleep(wait)
+        await run_source(flow, source, self.ingress, log, sleep=self._sleep, clock=self._clock)
 
     async def stop(self, *, close_backend: bool = True) -> None:
         """Stop taking work, let running items settle, stop sources; the store stays open for a
@@ -260,7 +266,7 @@ class Hub:
     def app(self) -> Any:
         from interlace.web.app import build_app
 
-        return build_app(self)
+        return build_app(self, extra=self.agents.routes(self.ingress, lambda: self.loaded.config))
 
 class _Dispatch:
     """The ASGI app the web server runs: forwards to the current hub's app, so that a config
@@ -322,7 +328,7 @@ class Supervisor:
         try:
             raw = text.encode() if text is not None else self.path.read_bytes()
             loaded = load_config(self.path, text=text)
-            new = Hub(loaded, backend=self.hub.backend, clock=self.hub.clock)
+            new = Hub(loaded, backend=self.hub.backend, clock=self.hub.clock, agents=self.hub.agents)
         except (ConfigError, OSError) as exc:
             log.error("config change refused, still running the previous config:\n%s", exc)
             return False
@@ -404,6 +410,10 @@ class Supervisor:
         if settings.webhooks is not None:
             self._webhooks = _Dispatch(build_webhook_app(self.hub))
             listeners.append((self._webhooks, settings.webhooks.host, settings.webhooks.port))
+        tls: dict[str, Any] = {}
+        if settings.tls is not None:  # the main listener only: partners' webhooks keep their own
+            base = self.hub.loaded.base_dir
+            tls = {"ssl_certfile": str(base / settings.tls.cert), "ssl_keyfile": str(base / settings.tls.key)}
         servers = [  # log_config=None: uvicorn's lines go through the hub's (redacting) log handler
             uvicorn.Server(
                 uvicorn.Config(  # RequestLog: one debug line per request, in the process's log format
@@ -415,9 +425,10 @@ class Supervisor:
                     lifespan="off",
                     access_log=False,
                     log_config=None,
+                    **(tls if i == 0 else {}),
                 )
             )
-            for app, h, p in listeners
+            for i, (app, h, p) in enumerate(listeners)
         ]
         tasks: list[asyncio.Task[Any]] = []
         if ready is not None:

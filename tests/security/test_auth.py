@@ -15,6 +15,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
+from interlace.agent.wire import PREFIX as AGENT_PREFIX
 from interlace.config.loader import load_config
 from interlace.connectors.base import Incoming
 from interlace.hub import Hub
@@ -99,8 +100,21 @@ def all_routes(hub: Hub) -> list[tuple[str, str]]:
 
 
 def api_routes(hub: Hub) -> list[tuple[str, str]]:
-    """The routes behind a token: all but the console's (behind a session, tests/web)."""
-    return [(m, p) for m, p in all_routes(hub) if not p.startswith("/console")]
+    """The routes behind a token: all but the console's (behind a session, tests/web) and the
+    agents' link (behind each agent's own token, below and tests/agent/test_agent_link.py)."""
+    return [(m, p) for m, p in all_routes(hub) if not p.startswith(("/console", AGENT_PREFIX))]
+
+
+async def test_the_agents_link_admits_no_api_token(hub: Hub) -> None:
+    made = await tokens(hub)
+    routes = [(m, p) for m, p in all_routes(hub) if p.startswith(AGENT_PREFIX)]
+    assert {("POST", AGENT_PREFIX + "/{agent}/messages"), ("POST", AGENT_PREFIX + "/{agent}/poll")} <= set(routes)
+    async with client(hub) as anonymous, client(hub, made["admin"]) as admin:
+        for method, path in routes:
+            for c in (anonymous, admin):
+                r = await c.request(method, path.replace("{agent}", "plant-1"), json={})
+                assert r.status_code == 401, (method, path, r.text)
+                assert r.headers["www-authenticate"].startswith("Bearer")
 
 
 async def test_every_route_needs_a_token_and_every_mutating_route_refuses_a_viewer(hub: Hub) -> None:

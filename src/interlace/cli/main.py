@@ -209,7 +209,7 @@ def _serve(
     hub = supervisor.hub
 
     def ready() -> None:
-        base = f"http://{listen_host}:{listen_port}"
+        base = f"{'https' if cfg.hub.tls else 'http'}://{listen_host}:{listen_port}"
         what = "hub" if role == "run" else "hub (serve: ingress and API; workers run steps and deliveries)"
         out.print(f"[bold green]interlace[/] {what} [bold]{cfg.hub.name}[/] running at {base}")
         out.print(f"  store: {hub.backend.__class__.__name__} {_shown_store(cfg.hub.store)}")
@@ -508,6 +508,7 @@ COMMAND_MODULES = (
     "interlace.cli.audit",  # audit
     "interlace.cli.gain",  # gain
     "interlace.cli.oauth",  # oauth login
+    "interlace.cli.agent",  # agent
 )
 
 

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ValidationError
 
+from interlace.config.agents import check_agents
 from interlace.config.entities import check_entities
 from interlace.config.lines import Path_, dotted, line_of, load_with_lines
 from interlace.config.models import (
@@ -54,7 +55,7 @@ class LoadedConfig:
         return self.file.parent
 
 
-_SECTIONS = {"owners": "owner", "systems": "system", "entities": "entity", "flows": "flow"}
+_SECTIONS = {"owners": "owner", "systems": "system", "entities": "entity", "flows": "flow", "agents": "agent"}
 
 
 class _Checker:
@@ -390,6 +391,7 @@ def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
         if owner is not None and owner not in cfg.owners:
             check.dangling((*floc, "on_error", "owner"), "owners", owner)
     check_entities(loaded, check, connector_of)
+    check_agents(cfg, loaded.base_dir, check, connector_of)
     for entity_name, entity in cfg.entities.items():  # entity flows have steps: no bulk trigger
         for system_name, sub in entity.subscribers.items():
             if sub.trigger is not None and sub.trigger.extras.get("bulk") is True:

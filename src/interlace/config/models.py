@@ -88,6 +88,58 @@ class Tracing(Strict):
     sample: float = Field(1.0, ge=0.0, le=1.0, description="The share of new traces recorded (0.0 to 1.0).")
 
 
+class Tls(Strict):
+    """HTTPS on the hub's main port (what agents connect to): its certificate and key, PEM files
+    (relative paths are read from the config file's folder)."""
+
+    cert: str = Field(description="The hub's certificate chain (PEM).")
+    key: str = Field(description="Its private key (PEM).")
+
+
+class Agent(Strict):
+    """An `interlace agent` inside a private network: it runs the systems assigned to it (a
+    system's `agent:`), connecting out to the hub only. See docs/hybrid.md."""
+
+    url: str = Field(description="The hub's address as the agent reaches it, e.g. https://hub.example:8443.")
+    token: str | None = Field(
+        None,
+        description='The secret bound to this agent (at least 16 characters), e.g. "${env:PLANT1_TOKEN}": the'
+        " agent sends it, the hub admits this agent only with it."
+    )
+    ca: str | None = Field(
+        None, description="The CA (PEM) the agent checks the hub's certificate against (default: the system's)."
+    )
+    store: str | None = Field(
+        None,
+        description="The agent's buffer, an SQLite store (default: sqlite:///.interlace/agent-NAME.db): what its"
+        " sources read waits there while the link is down.",
+    )
+    buffer: int = Field(1_000_000, ge=1, description="Messages a flow may hold in the buffer before its sources pause.")
+    confirm_within: str = Field(
+        "60s",
+        description="How long the hub waits for the agent to confirm a delivery handed to it; past that the"
+        " delivery fails and is retried by its flow's `on_error`.",
+    )
+    reconnect: str = Field(
+        "200ms..5s",
+        description="The agent's wait before it tries the hub again after a failure: first..longest, doubled"
+        " each failure in a row, with jitter.",
+    )
+    description: str | None = None
+
+    @field_validator("confirm_within")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @field_validator("reconnect")
+    @classmethod
+    def _range(cls, v: str) -> str:
+        backoff_bounds(v)
+        return v
+
+
 class HubSettings(Strict):
     name: str = "interlace"
     store: str = Field("sqlite:///.interlace/hub.db", description="Backend URL of the message store.")
@@ -135,6 +187,7 @@ class HubSettings(Strict):
     )
     notify: Notify = Field(default_factory=Notify, description="Digests of parked exceptions to their owners.")
     tracing: Tracing | None = Field(None, description="Export OpenTelemetry spans (none are made without it).")
+    tls: Tls | None = Field(None, description="Serve the main port over HTTPS (agents connect to it).")
 
     @field_validator("lease", "poll", "leader_lease")
     @classmethod
@@ -158,6 +211,11 @@ class System(Open):
     connector: str
     concurrency: int = Field(8, ge=1, le=1024, description="Deliveries in flight to this system at once.")
     description: str | None = None
+    agent: str | None = Field(
+        None,
+        description="The agent (of `agents:`) that runs this system inside its network: its sources and"
+        " deliveries run there, and reach the hub over the agent's outbound link.",
+    )
 
 
 class FieldRule(Strict):
@@ -367,6 +425,13 @@ class Delivery(Open):
     system: str
 
 
+def backoff_bounds(text: str) -> tuple[float, float]:
+    """`first..longest` (or one duration for both) as seconds; ValueError when not durations."""
+    first, _, last = text.partition("..")
+    low = parse_duration(first)
+    return low, parse_duration(last) if last else low
+
+
 class Retry(Strict):
     attempts: int = Field(5, ge=1, le=1000, description="Tries in all, the first included.")
     backoff: str = Field("1s..5m", description="First wait..longest wait; doubles each time, with jitter.")
@@ -374,16 +439,11 @@ class Retry(Strict):
     @field_validator("backoff")
     @classmethod
     def _range(cls, v: str) -> str:
-        first, _, last = v.partition("..")
-        parse_duration(first)
-        if last:
-            parse_duration(last)
+        backoff_bounds(v)
         return v
 
     def bounds(self) -> tuple[float, float]:
-        first, _, last = self.backoff.partition("..")
-        low = parse_duration(first)
-        return low, parse_duration(last) if last else low
+        return backoff_bounds(self.backoff)
 
 
 class OnError(Strict):
@@ -445,6 +505,7 @@ class HubConfig(Strict):
     hub: HubSettings = Field(default_factory=HubSettings)
     owners: dict[str, Owner] = Field(default_factory=dict)
     systems: dict[str, System] = Field(default_factory=dict)
+    agents: dict[str, Agent] = Field(default_factory=dict)
     entities: dict[str, Entity] = Field(default_factory=dict)
     flows: dict[str, Flow] = Field(default_factory=dict)
 

@@ -150,6 +150,9 @@ class Connector(ABC):
     """`lookup` answers: an `enrich` step may name this system."""
     can_list_records: ClassVar[bool] = False
     """`list_records` answers: `entity diff` and `backfill` may read the system from a path."""
+    listens: ClassVar[bool] = False
+    """It receives by serving routes on the hub's web server (a webhook): an agent, which opens no
+    listening socket, cannot run it."""
 
     def __init__(self, system: str, settings: Any) -> None:
         self.system = system

@@ -1,7 +1,8 @@
 """Unreachable systems: a live probe of each system (`Connector.probe()`), all at once, each with a
 short timeout, then of what each trigger and delivery naming it asks of it (`Connector.probe_use`:
 a queue that exists, a stream that may be written). Systems whose secrets are not set here are
-skipped (see `secret-unset`)."""
+skipped (see `secret-unset`), and so are systems an agent runs (`agent:`): they are inside its
+network, out of the hub's reach."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ DEFAULT_TIMEOUT = 3.0
 
 def check(ctx: Context, timeout: float = DEFAULT_TIMEOUT) -> list[Finding]:
     skipped = {loc[1] for places in ctx.unset_secrets.values() for loc in places if loc[:1] == ("systems",)}
-    names = [n for n in ctx.loaded.config.systems if n not in skipped and n in ctx.loaded.system_settings]
+    systems = ctx.loaded.config.systems
+    names = [n for n in systems if n not in skipped and n in ctx.loaded.system_settings and systems[n].agent is None]
     problems = asyncio.run(_probe_all(ctx, names, timeout))
     return [
         ctx.finding("system-unreachable", ("systems", name), f"system {name!r} did not answer: {problem}")

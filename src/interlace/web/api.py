@@ -62,6 +62,10 @@ class Served(Protocol):
     def clock(self) -> WallClock:
         """The wall clock of tasks' deadlines (whether a task is overdue is read by it)."""
 
+    def agent_views(self) -> list[JSONObject]:
+        """Each agent of the config: its systems and its link state."""
+        ...
+
 
 def _token_view(t: ApiToken) -> dict[str, JSON]:
     return {"name": t.name, "role": t.role, "created_at": t.created_at, "created_by": t.created_by,
@@ -163,7 +167,10 @@ class Api:
         return rows
 
     async def systems(self) -> list[dict[str, Any]]:
-        return system_views(self.hub.loaded.config, await self.health.health())
+        return system_views(self.hub.loaded.config, await self.health.health(), self.hub.agent_views())
+
+    async def get_agents(self, request: Request) -> Response:
+        return JSONResponse({"agents": self.hub.agent_views()})
 
     # -- the endpoints ---------------------------------------------------------------------------
     async def get_systems(self, request: Request) -> Response:
@@ -360,6 +367,8 @@ class Api:
               "systems", answer=listing("systems")),
             o("GET", "/systems/{name}", self.get_system, "One system and its health.", "viewer", "systems",
               (name,), errors=(404,)),
+            o("GET", "/agents", self.get_agents, "The agents, their systems and their link state.", "viewer",
+              "systems", answer=listing("agents")),
             o("GET", "/flows", self.get_flows, "The flows, their counts, backlog, error rate and messages/s.",
               "viewer", "flows", answer=listing("flows")),
             o("GET", "/flows/{name}", self.get_flow, "One flow.", "viewer", "flows", (name,), errors=(404,)),

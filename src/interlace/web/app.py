@@ -11,6 +11,7 @@ webhooks are served on their own listener (`build_webhook_app`) and not on this 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -95,12 +96,15 @@ def _checked(endpoint: Endpoint) -> Endpoint:
     return checked
 
 
-def build_app(hub: Served) -> FastPaths:
+def build_app(hub: Served, extra: Sequence[BaseRoute] = ()) -> FastPaths:
     """The main listener: the probes, /metrics, the admin API under /api behind tokens, the console under
     /console behind sessions, and the webhooks unless they have their own listener. The API and
     the console are one mount each, so a webhook's request is matched against two prefixes more,
-    not against every route of theirs."""
-    api = Api(hub, RateMeter(), SystemHealth(hub.connectors))
+    not against every route of theirs. `extra`: the agents' link (agent/links.py), behind their
+    own tokens. Systems an agent runs are not probed from here (their agent's link is their health)."""
+    config = hub.loaded.config
+    probed = {n: c for n, c in hub.connectors.items() if n not in config.systems or config.systems[n].agent is None}
+    api = Api(hub, RateMeter(), SystemHealth(probed))
     routes: list[BaseRoute] = _probes(hub)
     metrics = metrics_endpoint(hub)
     if hub.settings.open_metrics:
@@ -110,6 +114,7 @@ def build_app(hub: Served) -> FastPaths:
     routes.append(Mount("/api", routes=api_routes(api)))
     console = Console(api)
     routes.append(Mount("/console", routes=[*TaskPages(console).routes(), *console.routes()]))
+    routes.extend(extra)
     webhooks = _webhooks(hub) if hub.settings.webhooks is None else []
     return FastPaths(Starlette(routes=[*routes, *webhooks]), webhooks)
 

@@ -47,6 +47,7 @@ STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascri
 NAV = (
     ("overview", "/console/", "Overview"),
     ("topology", "/console/topology", "Topology"),
+    ("agents", "/console/agents", "Agents"),
     ("exceptions", "/console/exceptions", "Exceptions"),
     ("tasks", "/console/tasks", "Tasks"),
     ("messages", "/console/messages", "Messages"),
@@ -97,7 +98,7 @@ class Console:
         token = getattr(request.state, "token", None)
         html = self.env.get_template(template).render(
             hub=self.api.hub.settings.name,
-            nav=[n for n in NAV if n[0] != "audit" or (token is not None and auth.allows(token.role, "admin"))],
+            nav=[n for n in NAV if self._shown(n[0], token)],
             active=template.removesuffix(".html"),
             user=token,
             csrf=getattr(request.state, "csrf", ""),
@@ -106,6 +107,13 @@ class Console:
             **context,
         )
         return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+    def _shown(self, page: str, token: Any) -> bool:
+        if page == "audit":
+            return token is not None and auth.allows(token.role, "admin")
+        if page == "agents":
+            return bool(self.api.hub.loaded.config.agents)
+        return True
 
     def refuse(self, request: Request, status: int, text: str) -> Response:
         if "text/event-stream" in request.headers.get("accept", ""):
@@ -211,6 +219,9 @@ class Console:
         health = await self.api.health.health()
         svg = topology_svg(self.api.hub.loaded.config, health)
         return self.page(request, "topology.html", svg=svg, systems=await self.api.systems())
+
+    async def agents(self, request: Request) -> Response:
+        return self.page(request, "agents.html", agents=self.api.hub.agent_views())
 
     async def exceptions(self, request: Request) -> Response:
         status = request.query_params.get("status", "open")
@@ -368,6 +379,7 @@ class Console:
             ("/", self.overview, "GET", "viewer"),
             ("/events", self.events, "GET", "viewer"),
             ("/topology", self.topology, "GET", "viewer"),
+            ("/agents", self.agents, "GET", "viewer"),
             ("/exceptions", self.exceptions, "GET", "viewer"),
             ("/exceptions/bulk", self.bulk, "POST", "operator"),
             ("/exceptions/{exception_id}", self.exception, "GET", "viewer"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from interlace.config.models import HubConfig
@@ -46,15 +46,25 @@ class SystemHealth:
         return {name: self.seen[name][1] for name in self.connectors}
 
 
-def system_views(config: HubConfig, health: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each system: its connector, the flows it triggers and receives, and its health."""
+def system_views(
+    config: HubConfig, health: dict[str, dict[str, Any]], agents: Sequence[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """Each system: its connector, the flows it triggers and receives, and its health; a system an
+    agent runs is not probed from the hub: its health is its agent's link."""
+    links = {a["name"]: a for a in agents}
     rows = []
     for name, system in config.systems.items():
+        if system.agent is not None:
+            link = links.get(system.agent, {})
+            up = link.get("state") == "connected"
+            why = None if up else f"agent {system.agent} is {link.get('state', 'unknown')}"
+            health = {**health, name: {"status": "up" if up else "down", "error": why}}
         rows.append(
             {
                 "name": name,
                 "connector": system.connector,
                 "description": system.description,
+                "agent": system.agent,
                 "triggers": [f for f, flow in config.flows.items() if flow.trigger.system == name],
                 "receives": [f for f, flow in config.flows.items() if any(d.system == name for d in flow.deliver)],
                 "entities": [e for e, ent in config.entities.items() if name in ent.subscribers],

@@ -68,6 +68,7 @@ class WebhookConnector(Connector):
     name: ClassVar[str] = "webhook"
     settings_model: ClassVar[type[Options]] = WebhookSettings
     source_options: ClassVar[type[Options] | None] = WebhookTrigger
+    listens: ClassVar[bool] = True
     settings: WebhookSettings
 
     @property
