@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from interlace.agent.links import AgentDeliveryError, AgentLink
-from interlace.connectors.base import Sink
+from interlace.connectors.base import Sink, deliver_through_many
 from interlace.message import Message
 from interlace.options import parse_duration
 from interlace.types import JSON
@@ -24,10 +24,7 @@ class AgentSink(Sink):
         self.index = index
 
     async def deliver(self, message: Message, delivery_id: str) -> JSON:
-        (result,) = await self.deliver_many([(message, delivery_id)])
-        if isinstance(result, Exception):
-            raise result
-        return result
+        return await deliver_through_many(self, message, delivery_id)
 
     async def deliver_many(self, batch: Sequence[tuple[Message, str]]) -> list[JSON | Exception]:
         futures = [self.link.hand(self.flow, self.index, message, delivery_id) for message, delivery_id in batch]

@@ -139,6 +139,15 @@ class Sink(ABC):
         return out
 
 
+async def deliver_through_many(sink: Sink, message: Message, delivery_id: str) -> JSON:
+    """`deliver` of a sink whose real work is `deliver_many` (one transaction, one round trip):
+    a batch of one, its failure raised."""
+    (result,) = await sink.deliver_many([(message, delivery_id)])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
 class Connector(ABC):
     """A plugin for one kind of system."""
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from interlace.connectors.base import Sink
+from interlace.connectors.base import Sink, deliver_through_many
 from interlace.connectors.broker.payload import Format, decode
 from interlace.message import Message
 from interlace.types import JSON
@@ -45,10 +45,7 @@ class BrokerSink(Sink):
         """Send each, and return once the broker confirmed it (or the exception it failed with)."""
 
     async def deliver(self, message: Message, delivery_id: str) -> JSON:
-        (result,) = await self.deliver_many([(message, delivery_id)])
-        if isinstance(result, Exception):
-            raise result
-        return result
+        return await deliver_through_many(self, message, delivery_id)
 
     async def deliver_many(self, batch: Sequence[tuple[Message, str]]) -> list[JSON | Exception]:
         rendered: list[Outgoing | Exception] = []

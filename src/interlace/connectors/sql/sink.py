@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from interlace.connectors.base import Sink
+from interlace.connectors.base import Sink, deliver_through_many
 from interlace.connectors.sql.coerce import Coercer, ValueNotStorable, coercer, fast_types
 from interlace.connectors.sql.database import DELIVERED, Database, Tx
 from interlace.connectors.sql.identifiers import BadIdentifier, check_name
@@ -75,10 +75,7 @@ class SqlSink(Sink):
         """CREATE TABLE IF NOT EXISTS _interlace_delivered (sink, delivery_id, primary key both)."""
 
     async def deliver(self, message: Message, delivery_id: str) -> JSON:
-        (result,) = await self.deliver_many([(message, delivery_id)])
-        if isinstance(result, Exception):
-            raise result
-        return result
+        return await deliver_through_many(self, message, delivery_id)
 
     async def deliver_many(self, batch: Sequence[tuple[Message, str]]) -> list[JSON | Exception]:
         db = await self._database()
