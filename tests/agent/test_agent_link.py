@@ -141,3 +141,23 @@ async def test_the_api_shows_each_agent_its_systems_and_its_link(hub: Hub, tmp_p
     assert after["plant-2"]["state"] == "never connected"
     assert systems["plant"]["agent"] == "plant-1" and systems["plant"]["health"]["status"] == "up"
     assert systems["other"]["health"] == {"status": "down", "error": "agent plant-2 is never connected"}
+
+
+async def test_the_console_shows_each_agent_and_its_link(hub: Hub) -> None:
+    import re
+
+    from interlace.web import auth
+
+    token, _ = await auth.create_token(hub.backend, "viewer", "viewer", "test")
+    async with client(hub) as c:
+        await c.post(wire.poll_path("plant-1"), json={"results": [], "wait": 0, "buffered": 3})
+    async with client(hub, {}) as browser:  # a session cookie, traded for the token at the login page
+        form = await browser.get("/console/login", params={"next": "/console/agents"})
+        csrf = re.search(r'name="csrf" value="([^"]*)"', form.text)
+        assert csrf is not None
+        await browser.post("/console/login", data={"csrf": csrf.group(1), "token": token, "next": "/console/agents"})
+        page = await browser.get("/console/agents")
+    assert page.status_code == 200
+    rows = {m[0]: m[1] for m in re.findall(r"<strong>([\w-]+)</strong>.*?badge \w+\">([\w ]+)</span>", page.text, re.S)}
+    assert rows == {"plant-1": "connected", "plant-2": "never connected"}
+    assert 'href="/console/agents"' in page.text, "the nav links the page when the config has agents"

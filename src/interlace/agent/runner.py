@@ -123,8 +123,8 @@ class AgentRunner:
                 running = run_source(flow, source, self.ingress, log, sleep=self._sleep)
                 self._tasks.append(asyncio.create_task(running, name=f"source:{flow}"))
         self._tasks.append(asyncio.create_task(self._uplink(), name="uplink"))
-        if self.sinks:
-            self._tasks.append(asyncio.create_task(self._downlink(), name="downlink"))
+        # polled even with no sink: an open poll is how the hub knows the link is up
+        self._tasks.append(asyncio.create_task(self._downlink(), name="downlink"))
 
     async def stop(self) -> None:
         for task in self._tasks:
