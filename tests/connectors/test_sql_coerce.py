@@ -84,6 +84,12 @@ def test_database_values_become_json() -> None:
     ]  # fmt: skip
 
 
+def test_a_decimal_no_float_holds_is_written_out_in_full() -> None:
+    # str() of this Decimal is '1.2345678901234567890E-8': a reader would take it for a float
+    assert to_json(Decimal("0.000000012345678901234567890")) == "0.000000012345678901234567890"
+    assert to_json(Decimal("-123456789012345678901234567890")) == "-123456789012345678901234567890"
+
+
 def test_cursor_values_survive_the_store() -> None:
     values = [datetime(2024, 1, 1, 10, tzinfo=UTC), date(2024, 1, 1), Decimal("1.10"), 5, "k", uuid.UUID(int=3)]
     encoded = encode_cursor(values)

@@ -15,7 +15,9 @@ _PLAIN = (str, int, float, bool, type(None))
 
 def _decimal(value: Decimal) -> JSON:
     as_float = float(value)
-    return as_float if Decimal(repr(as_float)) == value else str(value)
+    if Decimal(repr(as_float)) == value:
+        return as_float
+    return format(value, "f")  # positional, as a database shows it: str() may write 1.2E-8
 
 
 _BY_TYPE: dict[type, Any] = {
