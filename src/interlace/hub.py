@@ -433,6 +433,8 @@ class Supervisor:
         tasks: list[asyncio.Task[Any]] = []
         if ready is not None:
             tasks.append(asyncio.create_task(_announce(servers, ready)))
+        if self.hub.agents.links:
+            tasks.append(asyncio.create_task(self._release_agents(servers), name="agents-at-exit"))
         if self.reload_enabled:
             tasks.append(asyncio.create_task(self._watch(), name="config-watch"))
         if helpers is not None:
@@ -456,6 +458,13 @@ class Supervisor:
         for task in running:
             task.result()  # a listener that failed fails the command
 
+
+    async def _release_agents(self, servers: list[Any]) -> None:
+        """Once the server is stopping, answer the agents' waiting polls at once: it waits for open
+        requests to end, and a long poll would hold it for its whole wait."""
+        while not any(server.should_exit for server in servers):
+            await asyncio.sleep(0.2)
+        self.hub.agents.release()
 
     async def work(self, *, host: str | None = None, port: int | None = None, ready: Any = None) -> None:
         """The worker role (`interlace worker`): steps and deliveries, no sources and no API, until

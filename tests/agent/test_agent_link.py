@@ -161,3 +161,14 @@ async def test_the_console_shows_each_agent_and_its_link(hub: Hub) -> None:
     rows = {m[0]: m[1] for m in re.findall(r"<strong>([\w-]+)</strong>.*?badge \w+\">([\w ]+)</span>", page.text, re.S)}
     assert rows == {"plant-1": "connected", "plant-2": "never connected"}
     assert 'href="/console/agents"' in page.text, "the nav links the page when the config has agents"
+
+
+async def test_a_stopping_hub_answers_the_waiting_polls_at_once(hub: Hub) -> None:
+    async with client(hub) as c:
+        waiting = asyncio.create_task(c.post(wire.poll_path("plant-1"), json={"results": [], "wait": 60}))
+        while not hub.agent_views()[0]["open_requests"]:
+            await asyncio.sleep(0.01)
+        assert not waiting.done()
+        hub.agents.release()  # the Supervisor does it once its server is stopping
+        answer = await asyncio.wait_for(waiting, 30)  # well before the poll's 60 s
+    assert answer.json() == {"deliveries": []}

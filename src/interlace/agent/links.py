@@ -134,6 +134,11 @@ class AgentLink:
         }
 
     # -- deliveries down -------------------------------------------------------------------------
+    def release(self) -> None:
+        """End a waiting poll now, answered empty."""
+        self._generation += 1
+        self._arrived.set()
+
     def hand(self, flow: str, index: int, message: Message, delivery_id: str) -> asyncio.Future[JSON]:
         """Queue a delivery for the agent; the future ends with its result. The same delivery
         queued again while it waits (a second lease of its item) shares the first one's future."""
@@ -228,6 +233,11 @@ class AgentLinks:
                 link.settings, link.systems = settings, systems
         for name in [n for n in self.links if n not in config.agents]:
             del self.links[name]
+
+    def release(self) -> None:
+        """Answer every waiting poll now, empty (the hub is stopping)."""
+        for link in self.links.values():
+            link.release()
 
     def __getitem__(self, name: str) -> AgentLink:
         return self.links[name]
