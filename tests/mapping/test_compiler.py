@@ -200,3 +200,21 @@ def test_a_failure_in_the_step_function_is_the_same_error() -> None:
     deep = Map('($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; {"d": $f(n)})')
     with pytest.raises(MappingError, match=r"D1011|Stack overflow"):
         deep.apply(Message(flow="f", body={"n": 100000}))
+
+
+def test_route_rules_run_in_turn_each_with_its_own_errors() -> None:
+    from interlace.engine.steps import Continue, Route, RouteTo, condition
+
+    step = RouteTo([(condition("total > 100"), "big"), (condition("total > n"), "more")], None)
+    assert step.apply.__name__ == "_step"
+    assert step.apply(Message(flow="f", body={"total": 200})) == Route("big")
+    assert step.apply(Message(flow="f", body={"total": 20, "n": 10})) == Route("more")
+    assert step.apply(Message(flow="f", body={"total": 5, "n": 10})) == Continue({"total": 5, "n": 10})
+    with pytest.raises(MappingError) as info:  # the second rule's error, not the first's
+        step.apply(Message(flow="f", body={"total": 20, "n": "x"}))
+    assert info.value.code == "T2009"
+    with pytest.raises(MappingError) as info:
+        step.apply(Message(flow="f", body={"total": "x"}))
+    assert info.value.code == "T2009"
+    routed = RouteTo([(condition("total > 100"), "big")], "small")
+    assert routed.apply(Message(flow="f", body={"total": 1})) == Route("small")

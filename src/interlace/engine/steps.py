@@ -188,6 +188,24 @@ class RouteTo(Step):
         self.rules = rules
         self.default = default
         self._message = any(reads_message(e) for e, _ in rules)
+        if not self._message:
+            # compiled rules: one generated function per rule, each handing a message it does not
+            # route to the next rule's (the last to the default)
+            chain: Callable[[Message], Outcome] = self._unrouted
+            for i, (expression, flow) in enumerate(reversed(rules)):
+                names = {"_route": Route, "_flow": flow, "_next": chain, "_continue": Continue, "_default": default}
+                otherwise = "_next(m)" if i else "_continue(data)" if default is None else "_route(_default)"
+                step = expression.step(f"(_route(_flow) if {{value}} else {otherwise})", names)
+                if step is None:
+                    break
+                chain = step
+            else:
+                self.apply = chain  # type: ignore[method-assign,assignment]
+
+    def _unrouted(self, message: Message) -> Outcome:
+        if self.default is not None:
+            return Route(self.default)
+        return Continue(message.body)
 
     def apply(self, message: Message) -> Outcome:
         body = message.body

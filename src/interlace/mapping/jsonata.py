@@ -145,6 +145,8 @@ def _on_error(reference: Evaluator) -> Callable[[Exception, JSON], JSON]:
     """What the compiled entry does with an exception, as `evaluate` does."""
 
     def failed(exc: Exception, data: JSON) -> JSON:
+        if isinstance(exc, MappingError):
+            raise exc  # from a function the step's template called (a route's next rule): as it is
         if isinstance(exc, JsonataError):
             raise _failed(exc) from exc
         if isinstance(exc, RecursionError):

@@ -109,7 +109,7 @@ class Compiled:
         return function
 
 
-_RETURN = re.compile(r"^(\s*(?:if isinstance\(c, list\): )?)return (.+)$")
+_RETURN = re.compile(r"^(\s*(?:if isinstance\(c, list\): |if type\(c\) is dict: )?)return (.+)$")
 """A return of the expression's value among the lines of its function (not of functions in it)."""
 
 
@@ -242,10 +242,13 @@ class Generator:
             main.name = "_main"
             main.parent = None
         else:
+            main.dicts.add("c")  # an object in: the same expression written for an object context
+            as_object = self._block_scope(tree, scope, main, [tree])
+            main.dicts.discard("c")
             expr = self._block_scope(tree, scope, main, [tree])
             kind = self._out_kind(tree)
         needs_state = self.needs_state or self.timed
-        prologue = ["c = data if type(data) is not list else _wrap_input(data)"]
+        prologue = ["c = data" if top else "c = data if type(data) is not list else _wrap_input(data)"]
         if needs_state:
             prologue.append("E = _State(data, _NO_BINDINGS, _LIMITS)")
             if self.timed:
@@ -254,10 +257,17 @@ class Generator:
             prologue.append("E = None")
         nested = [line for fn in main.nested for line in fn.render().splitlines()]
         body = list(main.lines)
+        if top:  # an object in goes the object's way first; anything else is wrapped as usual
+            after = next(i for i, line in enumerate(body) if i and not line.startswith(" "))
+            body.insert(after, "if type(c) is list: c = _wrap_input(c)")
         if not top:
             main.lines.append(f"return {expr}")
-            final = {"none": f"None if (_v := {expr}) is _U else _v", "number": f"_out_num({expr})"}
-            body.append("return " + final.get(kind, f"_out({expr})"))
+            final = {"none": "None if (_v := {}) is _U else _v", "number": "_out_num({})"}.get(kind, "_out({})")
+            if as_object != expr:
+                prologue[0] = "c = data"
+                body.append(f"if type(c) is dict: return {final.format(as_object)}")
+                body.append("if type(c) is list: c = _wrap_input(c)")
+            body.append("return " + final.format(expr))
         source = "".join(fn.render() for fn in self.module) + main.render()
         namespace: dict[str, Any] = {"__builtins__": {}}
         namespace.update(_RUNTIME)
@@ -380,7 +390,7 @@ class Generator:
             value = f"{t1} {op} {t2}"
             if op == "*":  # numbers are doubles: an int product past 2**53 is not exact any more
                 r = self._name("_t")
-                value = f"({r} if type({r} := {t1} * {t2}) is float or -_EXACT <= {r} <= _EXACT else float({r}))"
+                value = f"({r} if type({r} := {t1} * {t2}) is float or _NEXACT <= {r} <= _EXACT else float({r}))"
             return (
                 f"({value} if (type({t1} := {a}) is float or type({t1}) is int) & "
                 f"(type({t2} := {b}) is float or type({t2}) is int) else _at({helper}, {node.position}, {t1}, {t2}))"
@@ -391,6 +401,9 @@ class Generator:
             return f"({a} == {b})"
         if op == "=" and node.lhs.type == "string":
             return f"({b} == {a})"
+        if op == "&":  # two strings, the usual case, joined inline
+            t1, t2 = self._name("_t"), self._name("_t")
+            return f"({t1} + {t2} if (type({t1} := {a}) is str) & (type({t2} := {b}) is str) else _concat({t1}, {t2}))"
         if op in ("=", "!=", "in", "&"):
             return f"{simple[op]}({a}, {b})"
         if op in simple:
@@ -483,11 +496,23 @@ class Generator:
             if name in functions.BUILTINS:
                 self.calls.add(name)
                 if name == "sum" and len(args) == 1 and _numbers_or_nothing(arg_nodes[0]) and not node.keep_array:
-                    return f"_sum_numbers({args[0]})"
+                    t = self._name("_t")
+                    return f"(_sum({t}) if type({t} := {args[0]}) is _Seq else {t})"
                 builtin = functions.BUILTINS[name]
+                if name == "boolean" and len(args) == 1 and _kind(arg_nodes[0]) == "bool" and not node.keep_array:
+                    return args[0]  # a comparison's value already: a boolean, or undefined
                 if self._typed(builtin, arg_nodes) and not node.keep_array:
                     # each argument is of its parameter's type (or undefined): the implementation directly
                     direct = f"{self.const(builtin.impl)}({', '.join(args)})"
+                    literal = [a.value for a in arg_nodes[1:] if a.type == "number" and type(a.value) is int]
+                    if name == "substring" and len(literal) == len(arg_nodes) - 1 and min(literal) >= 0:
+                        # a string and whole, non-negative start and length: a slice
+                        t, start = self._name("_t"), literal[0]
+                        end = str(start + literal[1]) if len(literal) == 2 else ""
+                        general = f"{self.const(builtin.impl)}({', '.join([t, *args[1:]])})"
+                        if len(literal) == 2 and literal[1] == 0:
+                            return direct
+                        return f"({t}[{start}:{end}] if type({t} := {args[0]}) is str else {general})"
                     scalar = name in _STR_FUNCTIONS or name in _NUM_FUNCTIONS or name in _BOOL_FUNCTIONS
                     return direct if scalar else f"_collapse({direct})"
                 fast = functions.FAST1.get(name)
@@ -636,11 +661,11 @@ class Generator:
             if top:  # the value as plain JSON, the usual types without a call
                 kind = _kind(v)
                 if kind == "num":
-                    converted = "(v if type(v) is int and -_INT <= v < _INT else _out_num(v))"
+                    converted = "(v if type(v) is int and _NINT <= v < _INT else _out_num(v))"
                 elif kind == "any":
                     t = self._name("_t")
                     converted = (
-                        f"(v if ({t} := type(v)) in _PLAIN or ({t} is int and -_INT <= v < _INT)"
+                        f"(v if ({t} := type(v)) is str or ({t} is int and _NINT <= v < _INT) or {t} in _PLAIN"
                         f" or ({t} is float and not v.is_integer()) else _out(v))"
                     )
             fn.lines.append(f"{indent}if v is not _U: r[{self.const(k.value)}] = {converted}")
@@ -768,6 +793,9 @@ class Generator:
                 lines[-3] = "r = _Seq()"  # values that are never arrays: the sequence directly
                 lines.append("    if v is not _U: r.append(v)")
                 lines.append("res = r")
+                if fin == "_collapse(RES)":  # a sequence made here: collapsed inline
+                    lines[-1] = "res = r"
+                    fin = "(_U if not (_n := len(RES)) else RES[0] if _n == 1 else RES)"
                 if _speculable(step):
                     # tried first as a comprehension over objects that have every field it reads
                     # (no value is then undefined); any other item: the loop above, from the start
@@ -825,7 +853,7 @@ _INLINE1 = {
     "string": "{t} if type({t} := {arg}) is str else {general}",
     "length": "len({t}) if type({t} := {arg}) is str else {general}",
     "count": "len({t}) if isinstance({t} := {arg}, list) else {general}",
-    "boolean": "{t} if type({t} := {arg}) is bool else {general}",
+    "boolean": "{t} if type({t} := {arg}) is bool else _boolean({t})",
 }
 
 _STR_FUNCTIONS = {"string", "substring", "substringBefore", "substringAfter", "lowercase", "uppercase", "trim",
@@ -1154,8 +1182,9 @@ _RUNTIME: dict[str, Any] = {
     "_out": runtime.out, "_out_num": runtime.out_number, "_apply_free": _apply_free,
     "isinstance": isinstance, "type": type, "dict": dict, "str": str, "list": list, "int": int,
     "float": float, "len": len, "_Lambda": runtime.Lambda, "_Tail": runtime.Tail, "_HOLE": runtime.HOLE,
-    "_partial": runtime.partial, "_chain": _chain, "_EXACT": 2**53, "_sort_by": _sort_by,
+    "_partial": runtime.partial, "_chain": _chain, "_EXACT": 2**53, "_NEXACT": -(2**53), "_sort_by": _sort_by,
+    "_NINT": -runtime.INT_LIMIT,
     "_wrap_input": runtime.wrap_input, "_State": runtime.State, "_NO_BINDINGS": {}, "Exception": Exception,
     "KeyError": KeyError, "TypeError": TypeError, "bool": bool,
-    "_INT": runtime.INT_LIMIT, "_PLAIN": frozenset({str, bool, type(None)}),
+    "_INT": runtime.INT_LIMIT, "_boolean": runtime.boolean, "_sum": sum, "_PLAIN": frozenset({str, bool, type(None)}),
 }  # fmt: skip

@@ -346,11 +346,23 @@ def _shift(v: float | int, places: int) -> float:
     return float(f"{mantissa}e{int(exp) + places if exp else places}")
 
 
+_POWERS = [10**i for i in range(16)]
+_FLOAT_POWERS = [float(p) for p in _POWERS]
+
+
 def _round(v: Any, precision: Any = U) -> Any:
     """Round half to even at `precision` decimal places, as the reference does."""
     if v is U:
         return U
-    p = _int(precision) if precision is not U else 0
+    p = precision if type(precision) is int else _int(precision) if precision is not U else 0
+    if type(v) is float and 0 < p < 16:
+        # the usual case without writing the number out: v * 10**p is within a few units of the
+        # last place of the decimal shift the reference makes, so away from a half both round
+        # to the same integer; an integer over an exact power of ten is correctly rounded
+        x = v * _FLOAT_POWERS[p]
+        if -1e9 < x < 1e9 and abs(x - math.floor(x) - 0.5) > 1e-6:
+            out = math.floor(x + 0.5) / _POWERS[p]
+            return 0 if out == 0 else out
     shifted = _shift(v, p) if p else v
     result = math.floor(shifted + 0.5)
     if abs(result - shifted) == 0.5 and result % 2 == 1:
