@@ -63,7 +63,7 @@ screenshots: $(DEV)
 	INTERLACE_SCREENSHOTS=$(CURDIR)/docs/approvals $(BIN)/pytest -q tests/web/test_tasks_browser.py
 
 conformance: $(DEV)
-	$(BIN)/python benchmarks/jsonata_conformance.py
+	$(BIN)/python benchmarks/jsonata_conformance.py --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache examples/quickstart/.interlace examples/quickstart/erp.db* examples/quickstart/crm-orders.jsonl

@@ -325,7 +325,11 @@ def main(argv: list[str] | None = None) -> int:
             f" | {r.median('by hand'):,.0f} | **{statistics.median(ratios):.2f}x**"
             f" | {', '.join(f'{x:.2f}' for x in ratios)} |"
         )
-    text += ["", f"Lowest median ratio: **{worst:.2f}x** raw jsonatapy."]
+    text += [
+        "",
+        f"Lowest median ratio: **{worst:.2f}x** raw jsonatapy. The language behind these figures (conformance,"
+        " what runs compiled): [mapping.md](mapping.md#conformance).",
+    ]
     print("\n".join(text))
     if args.write:
         write_section("mapping", "\n".join(text))

@@ -475,6 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--grace-s", type=float, default=5.0, help="extra seconds before a worker is killed")
     parser.add_argument("--in-process", action="store_true", help="no worker process (no hard guard)")
     parser.add_argument("-q", "--quiet", action="store_true", help="list only groups with failures")
+    parser.add_argument("--write", action="store_true", help="regenerate the figures of docs/mapping.md")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     for stream in (sys.stdout, sys.stderr):  # some expressions hold lone surrogates
@@ -526,7 +527,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
+    if args.write and not args.group:
+        write_doc(results, summary, elapsed)
+        print(f"wrote {DOC}")
     return 0
+
+
+DOC = REPO_ROOT / "docs" / "mapping.md"
+_START, _END = "<!-- conformance:figures -->", "<!-- /conformance:figures -->"
+
+
+def write_doc(results: list[CaseResult], summary: dict[str, GroupSummary], elapsed: float, doc: Path = DOC) -> None:
+    """Replace the figures of docs/mapping.md's Conformance section (between its markers): the
+    totals, every failure and the per-group table."""
+    import importlib.metadata
+    import platform
+
+    t = totals(summary)
+    lines = [
+        f"Measured with the compiler and jsonatapy {importlib.metadata.version('jsonatapy')} (Python"
+        f" {platform.python_version()}, {platform.machine()}), in {elapsed:.0f} s: **{t.passed:,} passed,"
+        f" {t.failed} failed** of {t.total:,}; **{t.compiled:,} cases ran compiled**, the others on jsonatapy"
+        " (the constructs listed above) or are syntax errors the cases expect (neither engine compiles them).",
+        "",
+        "Every failure (`benchmarks/jsonata_conformance.py --write` lists them here):",
+        "",
+    ]
+    for r in results:
+        if r.status == "failed":
+            lines.append(f"- `{r.group}/{r.name}` ({r.engine or 'not compiled'}): `{' '.join((r.expr or '').split())}`"
+                         f" expects {r.expected}, gives {r.actual}")
+    lines += [
+        "",
+        "Per group (*compiled*: cases the compiler ran; *not compiled*: on jsonatapy, or a syntax error the"
+        " case expects):",
+        "",
+        "| group | passed | failed | compiled | not compiled |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, g in summary.items():
+        lines.append(f"| {name} | {g.passed} | {g.failed} | {g.compiled} | {g.total - g.compiled} |")
+    page = doc.read_text(encoding="utf-8")
+    before, rest = page.split(_START, 1)
+    _, after = rest.split(_END, 1)
+    doc.write_text(before + _START + "\n" + "\n".join(lines) + "\n" + _END + after, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -123,9 +123,9 @@ def test_the_map_step_builds_no_bindings_when_message_is_not_read() -> None:
     plain = Map('{"order_no": id}')
     assert plain.apply.__name__ == "_step"  # compiled: body to outcome in one generated function
     assert plain.apply(message).body == {"order_no": "A1"}  # type: ignore[union-attr]
-    other = Map('{"n": $formatBase(10, 2)}')  # a built-in the compiler does not have: jsonatapy
+    other = Map('{"n": $formatNumber(1234.5, "#,##0.00")}')  # a built-in the compiler does not have
     assert other.expression.engine == "jsonatapy" and other.apply.__name__ == "_apply_body"
-    assert other.apply(message).body == {"n": "1010"}  # type: ignore[union-attr]
+    assert other.apply(message).body == {"n": "1,234.50"}  # type: ignore[union-attr]
     reads = Map('{"order_no": id, "event": $message.event}')
     assert reads.apply.__name__ == "_apply_bindings"
     assert reads.apply(message).body == {"order_no": "A1", "event": "order.created"}  # type: ignore[union-attr]
@@ -218,3 +218,12 @@ def test_route_rules_run_in_turn_each_with_its_own_errors() -> None:
     assert info.value.code == "T2009"
     routed = RouteTo([(condition("total > 100"), "big")], "small")
     assert routed.apply(Message(flow="f", body={"total": 1})) == Route("small")
+
+
+def test_round_agrees_with_the_reference_near_and_away_from_halves() -> None:
+    values = [2.675, 1.005, -2.675, 98.27, 0.125, 0.375, -0.5, 2.5, 3.5, 1e-7, 123456.785, 0.1 + 0.2, 5e8 + 0.5]
+    values += [round(i / 1000 + 0.0005, 4) for i in range(-2000, 2000, 37)]  # halves at 3 places
+    expression = Expression("[$round(a, 0), $round(a, 1), $round(a, 2), $round(a, 3), $round(a, 7)]")
+    assert expression.engine == "compiled"
+    for value in values:
+        assert expression.evaluate({"a": value}) == expression.reference()({"a": value}, None), value

@@ -21,7 +21,7 @@ from interlace.mapping.compiler.signature import Signature
 
 # JSONata built-ins the compiled path does not have yet: a call makes the expression fall back.
 KNOWN_BUILTINS = {
-    "formatNumber", "formatBase", "formatInteger", "parseInteger", "random", "map",
+    "formatNumber", "formatInteger", "parseInteger", "random", "map",
     "zip", "filter", "single", "reduce", "sift", "each", "sort", "shuffle", "base64encode", "base64decode",
     "decodeUrl", "eval", "toMillis", "fromMillis", "clone", "now", "millis",
 } | set(functions.SUPPORTED)  # fmt: skip
@@ -661,12 +661,16 @@ class Generator:
             if top:  # the value as plain JSON, the usual types without a call
                 kind = _kind(v)
                 if kind == "num":
-                    converted = "(v if type(v) is int and _NINT <= v < _INT else _out_num(v))"
+                    t = self._name("_t")
+                    converted = (
+                        f"(v if ({t} := type(v)) is float and not v.is_integer() or ({t} is int and _NINT <= v < _INT)"
+                        " else _out_num(v))"
+                    )
                 elif kind == "any":
                     t = self._name("_t")
                     converted = (
-                        f"(v if ({t} := type(v)) is str or ({t} is int and _NINT <= v < _INT) or {t} in _PLAIN"
-                        f" or ({t} is float and not v.is_integer()) else _out(v))"
+                        f"(v if ({t} := type(v)) is str or ({t} is float and not v.is_integer())"
+                        f" or ({t} is int and _NINT <= v < _INT) or {t} in _PLAIN else _out(v))"
                     )
             fn.lines.append(f"{indent}if v is not _U: r[{self.const(k.value)}] = {converted}")
         fn.lines.append(f"{indent}return r")
@@ -856,8 +860,9 @@ _INLINE1 = {
     "boolean": "{t} if type({t} := {arg}) is bool else _boolean({t})",
 }
 
-_STR_FUNCTIONS = {"string", "substring", "substringBefore", "substringAfter", "lowercase", "uppercase", "trim",
-                  "pad", "join", "encodeUrl", "encodeUrlComponent", "decodeUrlComponent", "type"}  # fmt: skip
+_STR_FUNCTIONS = {"formatBase", "string", "substring", "substringBefore", "substringAfter", "lowercase",
+                  "uppercase", "trim", "pad", "join", "encodeUrl", "encodeUrlComponent", "decodeUrlComponent",
+                  "type"}  # fmt: skip
 _BOOL_FUNCTIONS = {"boolean", "not", "exists", "contains"}
 _NUM_FUNCTIONS = {"sum", "count", "max", "min", "average", "round", "floor", "ceil", "abs", "sqrt", "power",
                   "length", "number"}  # fmt: skip

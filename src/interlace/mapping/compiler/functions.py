@@ -373,6 +373,28 @@ def _round(v: Any, precision: Any = U) -> Any:
     return result
 
 
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _format_base(v: Any, radix: Any = U) -> Any:
+    """The number, rounded half to even, written in base `radix` (2 to 36, default 10)."""
+    if v is U:
+        return U
+    n = int(_round(v))
+    base = 10 if radix is U else int(_round(radix))
+    if not 2 <= base <= 36:
+        message = f"The radix of the formatBase function must be between 2 and 36. It was given {base}"
+        raise JsonataError("D3100", message)
+    digits = []
+    m = abs(n)
+    while True:
+        m, d = divmod(m, base)
+        digits.append(_DIGITS[d])
+        if not m:
+            break
+    return ("-" if n < 0 else "") + "".join(reversed(digits))
+
+
 def _boolean(v: Any) -> Any:
     return boolean(v)
 
@@ -770,6 +792,7 @@ _TABLE: list[tuple[str, Impl, str]] = [
     ("abs", _abs, "<n-:n>"),
     ("sqrt", _sqrt, "<n-:n>"),
     ("power", _power, "<n-n:n>"),
+    ("formatBase", _format_base, "<n-n?:s>"),
     ("boolean", _boolean, "<x-:b>"),
     ("not", _not, "<x-:b>"),
     ("keys", _keys, "<x-:a<s>>"),
