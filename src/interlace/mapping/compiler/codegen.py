@@ -180,6 +180,7 @@ class Generator:
         self.timed = False
         self.needs_state = False
         self._objects: list[_Fn] = []
+        self.summed = False
 
     # ---------------------------------------------------------------- plumbing
 
@@ -478,6 +479,15 @@ class Generator:
     ) -> str:
         proc = node.procedure
         assert proc is not None
+        summed = node.arguments[0] if len(node.arguments) == 1 and first is None and not node.keep_array else None
+        if (
+            summed is not None and proc.type == "variable" and proc.value == "sum" and summed.type == "path"
+            and _numbers_or_nothing(summed) and self._resolve("sum", scope, fn) is None
+        ):  # fmt: skip
+            code = self._path(summed, c, scope, fn, summed=True)
+            if self.summed:
+                self.calls.add("sum")
+                return code  # the path sums its numbers itself
         args = [self.expr(a, c, scope, fn) for a in node.arguments]
         arg_nodes = list(node.arguments)
         if first is not None and first_node is not None:
@@ -706,7 +716,10 @@ class Generator:
 
     # ---------------------------------------------------------------- paths
 
-    def _path(self, node: Node, c: str, scope: _Scope, fn: _Fn) -> str:
+    def _path(self, node: Node, c: str, scope: _Scope, fn: _Fn, summed: bool = False) -> str:
+        """The code of a path. With `summed`, a path whose values are numbers made by its last step
+        may give their sum instead of their sequence (`$sum` of it): `self.summed` says if it did."""
+        did_sum = False
         steps = node.steps
         for s in steps:
             if s.tuple or s.focus is not None or s.index is not None:
@@ -797,9 +810,10 @@ class Generator:
                 lines[-3] = "r = _Seq()"  # values that are never arrays: the sequence directly
                 lines.append("    if v is not _U: r.append(v)")
                 lines.append("res = r")
-                if fin == "_collapse(RES)":  # a sequence made here: collapsed inline
+                if fin == "_collapse(RES)":  # a sequence made here: collapsed inline (or summed)
                     lines[-1] = "res = r"
-                    fin = "(_U if not (_n := len(RES)) else RES[0] if _n == 1 else RES)"
+                    did_sum = summed
+                    fin = f"(_U if not (_n := len(RES)) else RES[0] if _n == 1 else {'_sum(RES)' if summed else 'RES'})"
                 if _speculable(step):
                     # tried first as a comprehension over objects that have every field it reads
                     # (no value is then undefined); any other item: the loop above, from the start
@@ -809,7 +823,8 @@ class Generator:
                     tried = self.expr(step, "x", inner, helper)
                     helper.spec.discard("x")
                     lines.insert(-1, "try:")
-                    lines.insert(-1, f"    r = _Seq([{tried} for x in s])")
+                    tried = f"[{tried} for x in s]"
+                    lines.insert(-1, f"    r = {tried}" if did_sum else f"    r = _Seq({tried})")
                     lines.insert(-1, "except (KeyError, TypeError):")
                     for line in loop:
                         lines.insert(-1, "    " + line)
@@ -824,6 +839,7 @@ class Generator:
                 lines.append("s = r")
         lines.append("return " + fin.replace("RES", "res"))
         self._place(helper)
+        self.summed = did_sum
         return f"{helper.name}({c}, E)"
 
     def _step_fn(self, step: Node, scope: _Scope, fn: _Fn, item_context: bool) -> str:
@@ -854,10 +870,11 @@ class Generator:
 _INLINE1 = {
     "lowercase": "{t}.lower() if type({t} := {arg}) is str else {general}",
     "uppercase": "{t}.upper() if type({t} := {arg}) is str else {general}",
-    "string": "{t} if type({t} := {arg}) is str else {general}",
+    "string": "{t} if type({t} := {arg}) is str else _str({t}) if type({t}) is int and _NE15 < {t} < _E15 else"
+              " {general}",
     "length": "len({t}) if type({t} := {arg}) is str else {general}",
     "count": "len({t}) if isinstance({t} := {arg}, list) else {general}",
-    "boolean": "{t} if type({t} := {arg}) is bool else _boolean({t})",
+    "boolean": "{t} if type({t} := {arg}) is bool else len({t}) > 0 if type({t}) is dict else _boolean({t})",
 }
 
 _STR_FUNCTIONS = {"formatBase", "string", "substring", "substringBefore", "substringAfter", "lowercase",
@@ -1191,5 +1208,6 @@ _RUNTIME: dict[str, Any] = {
     "_NINT": -runtime.INT_LIMIT,
     "_wrap_input": runtime.wrap_input, "_State": runtime.State, "_NO_BINDINGS": {}, "Exception": Exception,
     "KeyError": KeyError, "TypeError": TypeError, "bool": bool,
-    "_INT": runtime.INT_LIMIT, "_boolean": runtime.boolean, "_sum": sum, "_PLAIN": frozenset({str, bool, type(None)}),
+    "_INT": runtime.INT_LIMIT, "_boolean": runtime.boolean, "_sum": sum, "_str": str,
+    "_E15": 10**15, "_NE15": -(10**15), "_PLAIN": frozenset({str, bool, type(None)}),
 }  # fmt: skip
