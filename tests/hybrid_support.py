@@ -177,6 +177,11 @@ class AgentProcess:
         """The agent process's sockets in LISTEN state (an agent must have none)."""
         return [f"{c.laddr}" for c in psutil.Process(self.pid).net_connections(kind="all") if c.status == "LISTEN"]
 
+    def connected_to(self) -> set[int]:
+        """The remote ports of the agent process's established TCP connections."""
+        found = psutil.Process(self.pid).net_connections(kind="tcp")
+        return {c.raddr.port for c in found if c.status == "ESTABLISHED" and c.raddr}
+
     def kill(self) -> None:
         if self.proc is not None:
             self.proc.kill()

@@ -37,6 +37,7 @@ def run_with_cuts(folder: Path, count: int) -> None:
         assert hybrid.agent is not None and hybrid.proxy is not None
         wait_for("the agent connects", lambda: _state(hybrid) == "connected", 60)
         assert hybrid.agent.listening() == [], "the agent opened a listening socket"
+        assert hybrid.proxy.port in hybrid.agent.connected_to(), "the agent connects out, to the hub's address"
         part = count // 4
         added = 0  # the readings' ids increase (the source's cursor)
         for cut in range(3):
