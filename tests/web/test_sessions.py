@@ -149,3 +149,23 @@ async def test_the_event_stream_sends_each_flows_live_figures(hub: Hub) -> None:
         figures = json.loads(data)["flows"]["orders"]
         assert (figures["received"], figures["exceptions"], figures["backlog"]) == (1, 1, 0)
         assert set(figures) >= {"in", "out", "failed", "error_rate"}
+
+
+async def test_a_console_session_on_a_postgresql_store(tmp_path: Path) -> None:
+    """The console logs in and out on a PostgreSQL store as on SQLite (it answered 503 there)."""
+    from backends.stores import store
+
+    async with store("postgresql", tmp_path / "pg") as spec:
+        h = Hub(load_config(write_hub(tmp_path)), backend=spec.open())
+        await h.start()
+        try:
+            operator, _ = await auth.create_token(h.backend, "op", "operator", "test")
+            async with browser(h) as c:
+                r = await log_in(c, operator)
+                assert r.status_code == 303 and r.headers["location"] == "/console/"
+                page = await c.get("/console/")
+                assert page.status_code == 200 and "op (operator)" in page.text
+                r = await c.post("/console/logout", data={"csrf": hidden(page.text)})
+                assert r.status_code == 303 and (await c.get("/console/")).status_code == 303
+        finally:
+            await h.stop()
