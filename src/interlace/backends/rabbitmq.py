@@ -178,6 +178,7 @@ class RabbitBackend(PostgresBackend):
         self._splits: set[asyncio.Task[None]] = set()
         self._closing = False
         self._consuming = False
+        self._warned = -10.0
 
     # -- connections -------------------------------------------------------------------
     async def open(self) -> None:
@@ -404,8 +405,11 @@ class RabbitBackend(PostgresBackend):
                 )
 
         await self._read(op)
-        if failed:
-            log.warning("the bus did not confirm %d work items; the relay publishes them again", len(failed))
+        if failed:  # once in a while, not once per enqueue of an outage
+            now = time.monotonic()
+            level = logging.WARNING if now - self._warned >= 10 else logging.DEBUG
+            self._warned = now if level == logging.WARNING else self._warned
+            log.log(level, "the bus did not confirm %d work items; the relay publishes them again", len(failed))
         return not failed
 
     async def _publisher(self) -> None:
