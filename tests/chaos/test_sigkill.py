@@ -41,7 +41,7 @@ def run(chaos: Chaos, folder: Path, scenario: str, orders: int, kills: int) -> N
 
 
 def test_repeated_sigkill_loses_nothing_and_duplicates_no_row(chaos: Chaos, tmp_path: Path) -> None:
-    run(chaos, tmp_path, "sigkill", orders=3000, kills=5)
+    run(chaos, tmp_path, "sigkill", orders=1500, kills=3)  # 100,000 and 20 kills: -m long
 
 
 @pytest.mark.long
