@@ -30,11 +30,11 @@ from interlace.engine.worker import Worker
 from interlace.entities.flows import compile_entity_flows
 from interlace.notify import Notifier
 from interlace.notify.notifier import channels_of
-from interlace.observability.logging import RequestLog
+from interlace.observability.logging import RequestLog, logs_requests
 from interlace.observability.tracing import Tracer
 from interlace.options import parse_duration
 from interlace.types import JSON, JSONObject
-from interlace.web.app import build_webhook_app
+from interlace.web.app import FastPaths, build_webhook_app
 
 log = logging.getLogger("interlace.hub")
 T = TypeVar("T")
@@ -278,6 +278,14 @@ class _Dispatch:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)
 
+    def endpoint(self, scope: Any) -> Any:
+        """The current app's webhook endpoint for `scope`, to run directly (web/protocol.py), or
+        None. None too while requests are logged, so that each one has its line (RequestLog)."""
+        app = self.app
+        if not isinstance(app, FastPaths) or logs_requests():
+            return None
+        return app.endpoint(scope)
+
 
 class Supervisor:
     """Runs a hub from a config file until SIGINT/SIGTERM, reloading it when the file changes.
@@ -400,7 +408,7 @@ class Supervisor:
         webhooks and workers but leaves pollers and schedules to the first process."""
         import uvicorn
 
-        from interlace.web.protocol import CoalescingHttpProtocol
+        from interlace.web.protocol import protocol_for
 
         settings = self.hub.settings
         self.sources = sources
@@ -420,7 +428,7 @@ class Supervisor:
                     RequestLog(app),
                     host=h,
                     port=p,
-                    http=CoalescingHttpProtocol,
+                    http=protocol_for(app.endpoint),
                     log_level="warning",
                     lifespan="off",
                     access_log=False,

@@ -10,7 +10,6 @@ simply becomes due again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import json
 import logging
@@ -47,6 +46,7 @@ from interlace.backends.base import (
 )
 from interlace.backends.stored import GOLDEN_COLUMNS, correlation_of, dump, load, record_data
 from interlace.backends.tasks import TASK_COLUMNS, created_line, decided, escalated, reminders, task_record
+from interlace.backends.wal import Checkpointer, LogSync
 from interlace.errors import Backpressure, IdempotencyConflict
 from interlace.message import Message
 from interlace.observability.redaction import stored_text
@@ -313,56 +313,10 @@ _Waiting = tuple[Op, "asyncio.Future[Any]", bool]
 """An operation waiting for the writer, its future, and whether it must be durable."""
 _Result = tuple["asyncio.Future[Any]", Any, BaseException | None]
 _Job = tuple[str, list[_Waiting], list[_Result]]
-"""For the commit thread: ("commit", group, results) after the loop ran its statements, or
-("whole", group, []) for a group it must run itself once it has the lock."""
-
-
-class _Checkpointer:
-    """Copies the write-ahead log back into the store's file, in a thread and on a connection of
-    its own, every `every` commits or `idle` seconds after the last.
-
-    SQLite does it by default inside the COMMIT that fills the log past 1,000 pages: at 2,000
-    messages/s that is a commit every half second that also writes and fsyncs the file, 10-30 ms
-    during which every sender waits. A PASSIVE checkpoint here runs beside the writer and never
-    blocks it; the log is rewound by the first transaction after one has copied it all."""
-
-    def __init__(self, connect: Callable[[], sqlite3.Connection], *, every: int = 100, idle: float = 1.0) -> None:
-        self._connect = connect
-        self._every = every
-        self._idle = idle
-        self._commits = 0
-        self._due = threading.Event()
-        self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
-        self._thread.start()
-
-    def committed(self) -> None:
-        self._commits += 1
-        if self._commits >= self._every:
-            self._due.set()
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._due.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        conn = self._connect()
-        try:
-            while not self._stopping:
-                self._due.wait(self._idle)
-                self._due.clear()
-                if self._commits == 0:
-                    continue
-                self._commits = 0
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except sqlite3.Error as exc:  # the next one tries again; the log only grows meanwhile
-                    log.debug("checkpoint of the store failed: %s", exc)
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            conn.close()
+"""For the writer thread: ("commit", group, results) once the loop ran the group's statements;
+("wait", group, []) for a group that waits for the store's lock, which the thread then hands to
+the loop; ("whole", group, []) for a group it must run itself (a writer that skips the lock
+file holds SQLite's own lock: only the thread may wait for that)."""
 
 
 def _plain(op: Op) -> bool:
@@ -387,31 +341,35 @@ class SqliteBackend(Backend):
         self._reader: sqlite3.Connection | None = None
         self.backlog_seen = {}
         self._reader_lock = threading.Lock()
-        self._sync = "FULL" if durable == "full" else "NORMAL"
-        self._checkpoints: _Checkpointer | None = None
+        self._checkpoints: Checkpointer | None = None
+        self._log: LogSync | None = None
 
     # -- the writer ----------------------------------------------------------------------
-    # Writes are grouped: whatever operations wait when the previous commit ends run as one
-    # transaction, each in its own savepoint, with one COMMIT (one fsync) for all of them. Their
-    # statements run here on the event loop, where the rest of the hub's Python runs: in a
-    # thread of their own they would wait for the interpreter lock at every statement while the
-    # loop is busy. Only the COMMIT, which waits for the disk, goes to the commit thread; the
-    # next group starts when it is done. A group that cannot take the store's lock at once
-    # (another process is writing) is run whole by the thread, which waits for it.
+    # Writes are grouped: whatever operations wait when the previous group is done run as one
+    # transaction, each in its own savepoint, with one COMMIT for all of them. Their statements
+    # run here on the event loop, where the rest of the hub's Python runs: in a thread of their
+    # own they would wait for the interpreter lock at every statement while the loop is busy.
+    # The writer thread COMMITs without waiting for the disk (synchronous=NORMAL), releases the
+    # store's lock, and only then syncs the log when the group holds what a sender must know is
+    # stored (new messages, an owner's retry; backends/wal.py): other processes on the store
+    # write while the disk does. The next group starts when this one is answered. A group that
+    # cannot take the store's lock at once (another process writes) waits for it in the thread.
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self._create_schema)
         self._conn = self._connect()
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # the writer thread syncs the log after the lock
         self._conn.execute("PRAGMA busy_timeout=0")  # the loop never waits for a lock: see _start
         self._conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
-        self._checkpoints = _Checkpointer(self._connect)
-        self._sync = "FULL" if self.durable == "full" else "NORMAL"
+        self._checkpoints = Checkpointer(self._connect)
+        if self.durable == "full":
+            self._log = LogSync(self.path)
         # Writers of several processes (`run --processes N`, a CLI retry beside a running hub)
         # queue on a file lock, woken the moment it is free; SQLite's own busy handler would
         # sleep and poll, up to 100 ms at a time, which is what a p99 latency shows first.
         self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        self._thread = threading.Thread(target=self._committer, name=f"sqlite-commit:{self.path.name}", daemon=True)
+        self._thread = threading.Thread(target=self._writer, name=f"sqlite-write:{self.path.name}", daemon=True)
         self._thread.start()
 
     def alive(self) -> bool:
@@ -434,6 +392,9 @@ class SqliteBackend(Backend):
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
         if self._checkpoints is not None:
             await asyncio.to_thread(self._checkpoints.stop)
             self._checkpoints = None
@@ -453,7 +414,7 @@ class SqliteBackend(Backend):
         return conn
 
     async def _run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
-        """Run `op` in the next group's transaction; `durable`: fsynced before this returns."""
+        """Run `op` in the next group's transaction; `durable`: on the disk before this returns."""
         if self._thread is None or self._loop is None:
             raise RuntimeError("backend is not open")
         fut: asyncio.Future[T] = self._loop.create_future()
@@ -463,34 +424,49 @@ class SqliteBackend(Backend):
         return await fut
 
     def _start(self) -> None:
-        """Run the waiting operations as one group, unless a commit is still going."""
+        """Run the waiting operations as one group, unless the last one is still on its way."""
         if self._committing or not self._outbox:
             return
         group, self._outbox = self._outbox[:_MAX_GROUP], self._outbox[_MAX_GROUP:]
         self._committing = True
-        assert self._conn is not None
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._queue.put(("whole", group, []))  # another process writes: the thread waits for it
+        except BlockingIOError:  # another process writes: the thread waits for the lock
+            self._queue.put(("wait", group, []))
             return
+        self._locked(group)
+
+    def _locked(self, group: list[_Waiting]) -> None:
+        """Run `group`'s statements on the loop, the store's lock held, and hand the COMMIT to
+        the thread; what joined the outbox while the lock was awaited runs in the group too."""
+        conn = self._conn
+        assert conn is not None
+        if self._outbox and len(group) < _MAX_GROUP:
+            room = _MAX_GROUP - len(group)
+            group, self._outbox = group + self._outbox[:room], self._outbox[room:]
         try:
-            self._begin(self._conn, group)
-        except sqlite3.OperationalError:  # locked by a writer that skips the lock file: wait in the thread
+            self._begin(conn)
+        except sqlite3.OperationalError:  # SQLite's lock is taken by a writer that skips the lock file
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             self._queue.put(("whole", group, []))
             return
         try:
-            results = self._statements(self._conn, group)
+            results = self._statements(conn, group)
         except Exception as exc:  # not the store's own error (those fail the group in _statements)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            self._finish([(fut, None, exc) for _, fut, _ in group], False)
+            self._finish(group, [(fut, None, exc) for _, fut, _ in group], False)
             return
         self._queue.put(("commit", group, results))
 
-    def _committer(self) -> None:
-        """The commit thread: COMMITs (or whole groups that must wait for the lock), then hands
-        the results back to the loop."""
+    def _writer(self) -> None:
+        """The writer thread: COMMITs a group the loop ran (with `synchronous=NORMAL`), releases
+        the store's lock, then syncs the log when the group holds what must be durable, and
+        hands the results back to the loop. While another process holds the lock it waits for
+        it, then hands it to the loop, which runs the group (statements run here would wait for
+        the interpreter lock at each one while the loop is busy, and hold the store's lock as
+        long)."""
         conn = self._conn
         assert conn is not None and self._loop is not None
         while True:
@@ -498,33 +474,37 @@ class SqliteBackend(Backend):
             if job is None:
                 return
             kind, group, results = job
-            if kind == "whole":
+            if kind == "wait":
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-                try:
-                    conn.execute("PRAGMA busy_timeout=30000")  # a writer that skips the lock file
+                self._loop.call_soon_threadsafe(self._locked, group)
+                continue
+            error: OSError | None = None
+            try:
+                if kind == "whole":
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                    conn.execute("PRAGMA busy_timeout=30000")
                     try:
                         results = self._statements(conn, group)
                     finally:
                         conn.execute("PRAGMA busy_timeout=0")
-                except Exception as exc:
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                    failed: list[_Result] = [(fut, None, exc) for _, fut, _ in group]
-                    self._loop.call_soon_threadsafe(self._finish, failed, False)
-                    continue
-            try:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
                     if self._checkpoints is not None:
                         self._checkpoints.committed()
                 wake = self._wake
-            except sqlite3.Error as exc:
+            except Exception as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                results = [(fut, None, exc) for _, fut, _ in group]
-                wake = False
+                results, wake = [(fut, None, exc) for _, fut, _ in group], False
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # released before the loop hears
-            self._loop.call_soon_threadsafe(self._finish, results, wake)
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # released before the disk is waited for
+            if self._log is not None and any(d for _, _, d in group) and any(r[2] is None for r in results):
+                try:
+                    self._log.sync()
+                except OSError as exc:
+                    log.error("the store's log could not be synced to the disk: %s", exc)
+                    error = exc
+            self._loop.call_soon_threadsafe(self._finish, group, results, wake, error)
 
     def _statements(
         self, conn: sqlite3.Connection, group: list[_Waiting]
@@ -533,12 +513,8 @@ class SqliteBackend(Backend):
         A failure of the transaction itself fails every operation and leaves none in it."""
         results: list[_Result] = []
         self._wake = False
-        # Only what a sender was told is stored must reach the disk before the commit returns
-        # (new messages, an owner's retry): a lease or a settle lost to a power cut is simply
-        # run again, and WAL frames are synced in order, so a later durable commit carries the
-        # earlier ones with it. A process crash loses no committed transaction either way.
         try:
-            self._begin(conn, group)
+            self._begin(conn)
             start = 0
             while start < len(group):
                 end = start
@@ -558,21 +534,27 @@ class SqliteBackend(Backend):
             return [(fut, None, exc) for _, fut, _ in group]
         return results
 
-    def _begin(self, conn: sqlite3.Connection, group: list[_Waiting]) -> None:
-        durable = self.durable == "full" and any(d for _, _, d in group)
-        level = "FULL" if durable else "NORMAL"
-        if level != self._sync:
-            conn.execute(f"PRAGMA synchronous={level}")
-            self._sync = level
+    @staticmethod
+    def _begin(conn: sqlite3.Connection) -> None:
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
 
-    def _finish(self, results: list[_Result], wake: bool) -> None:
+    def _finish(
+        self, group: list[_Waiting], results: list[_Result], wake: bool, error: OSError | None = None
+    ) -> None:
+        """Answer a group; `error`: its log could not be synced, so what its durable operations
+        wrote may not be on the disk (they fail with it; a lease or a settle lost to a power cut
+        is simply run again, and a process crash loses no committed transaction either way)."""
         self._committing = False
+        if error is not None:
+            durable = {fut for _, fut, d in group if d}
+            results = [(fut, None, error) if fut in durable and exc is None else (fut, value, exc)
+                       for fut, value, exc in results]  # fmt: skip
         self._resolve(results, wake)
-        self._idle.set()
         if self._outbox:
             self._start()
+        else:
+            self._idle.set()
 
     @staticmethod
     def _run_one(conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:

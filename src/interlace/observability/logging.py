@@ -135,6 +135,11 @@ def setup(
     logging.getLogger("py.warnings").setLevel(logging.DEBUG if level.lower() == "debug" else logging.ERROR)
 
 
+def logs_requests() -> bool:
+    """Whether `RequestLog` writes its lines (the `interlace.http` logger at debug)."""
+    return requests.isEnabledFor(logging.DEBUG)
+
+
 class RequestLog:
     """ASGI middleware: one debug line per HTTP request (method, path, status, milliseconds,
     client), written when its response is complete. Costs nothing when debug is off."""

@@ -155,3 +155,12 @@ class FastPaths:
                 await route.handle(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def endpoint(self, scope: Any) -> Any:
+        """The endpoint of a request to a fixed path with a method it takes, to run with no
+        router in between (web/protocol.py); None for any other request."""
+        route = self.fixed.get(scope["path"])
+        if route is None or route.methods is None or scope["method"] not in route.methods:
+            return None
+        scope["path_params"] = {}
+        return route.app

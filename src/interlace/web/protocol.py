@@ -1,19 +1,29 @@
 """The HTTP protocol the hub's listeners serve: uvicorn's httptools protocol, its response sent in
-one write.
+one write, and a webhook's request handed straight to its endpoint.
 
 uvicorn writes a response's status line and headers, then its body: two `send()` calls on the
 socket for every request. On the machines we measured, a system call costs the caller 10-30 us,
 about a tenth of what a durable webhook request costs in all (docs/throughput.md). Here the
 writes a connection makes in one turn of the event loop go out as one, at the end of that turn;
 a response whose body is sent in several turns (a stream) still goes out as it comes.
+
+A listener's protocol may carry a `fast` lookup (`protocol_for`): given a request's scope, the
+ASGI app that serves it when that is a webhook's endpoint, run then in place of the listener's
+middleware and router (uvicorn's proxy headers, the hub's reload dispatch and request log, the
+router: about a tenth of the CPU a webhook request costs). uvicorn still reads the body, answers
+`Expect: 100-continue`, keeps requests of a connection in order and writes the response.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+Lookup = Callable[[dict[str, Any]], Any]
+"""A request's scope -> the ASGI app to run it directly, or None (the listener's app runs it)."""
 
 
 class _CoalescingTransport:
@@ -62,5 +72,21 @@ class _CoalescingTransport:
 class CoalescingHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol over a transport that sends a turn's writes as one."""
 
+    fast: Lookup | None = None
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        if self.fast is not None and app is self.app:  # not uvicorn's 503 past its concurrency limit
+            direct = self.fast(cycle.scope)  # type: ignore[arg-type]
+            if direct is not None:
+                app = direct
+        super()._start_asgi_task(cycle, app)
+
+
+def protocol_for(fast: Lookup | None) -> type[CoalescingHttpProtocol]:
+    """The protocol class of a listener whose webhooks `fast` finds (None: none are)."""
+    if fast is None:
+        return CoalescingHttpProtocol
+    return type("HubHttpProtocol", (CoalescingHttpProtocol,), {"fast": staticmethod(fast)})
