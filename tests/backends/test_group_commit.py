@@ -1,7 +1,7 @@
 """The SQLite writer runs the enqueues that arrive in one turn of the event loop together (one
-insert for all of them): each must still get what it would have got alone. It commits without
-waiting for the disk and answers a new message once its sync thread has synced the log
-(backends/wal.py), once the store's lock is released; while another process holds the store's lock, the group waits for it."""
+insert for all of them): each must still get what it would have got alone. Its thread commits
+without waiting for the disk, releases the store's lock, then syncs the log (backends/wal.py): a
+new message is answered after that sync. While another process holds the lock, the group waits."""
 
 from __future__ import annotations
 

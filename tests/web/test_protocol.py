@@ -1,20 +1,27 @@
-"""The hub's HTTP protocol (web/protocol.py): a webhook request runs its endpoint directly, with no
-middleware or router in between, and is answered as through the whole app. A real `interlace run`
-spoken to over a raw socket, so that what the server writes is what the test reads."""
+"""The hub's HTTP protocol (web/protocol.py): a webhook request is answered by its endpoint
+directly, with no ASGI, middleware or router in between, as it would be through the whole app. A
+real `interlace run` (and a uvicorn server with a test endpoint) spoken to over a raw socket, so
+that what the server writes is what the test reads."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 
 from interlace.config.loader import load_config
 from interlace.hub import Hub, _Dispatch
 from interlace.observability.logging import requests
+from interlace.web.protocol import protocol_for
 
 from support import BIN, free_port, wait_http
 
@@ -112,6 +119,84 @@ def test_expect_continue_and_the_body_limit_hold_on_the_direct_path(port: int) -
     assert answer.startswith(b"HTTP/1.1 413 ")
     [answer] = exchange(port, post(body=b"{not json"), 1)
     assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+def test_a_chunked_body_past_the_limit_is_refused_and_the_connection_goes_on(port: int) -> None:
+    big = b"x" * 3000
+    chunked = (
+        b"POST /hooks/shop HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(big) + big + b"\r\n0\r\n\r\n"
+    )
+    too_long = post(body=b'{"pad": "' + big + b'"}')  # refused on its Content-Length, its body skipped
+    answers = exchange(port, chunked + too_long + post(), 3)
+    assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"HTTP/1.1 413 Request Entity Too Large"] * 2 + [
+        b"HTTP/1.1 202 Accepted"
+    ]
+
+
+def test_connection_close_and_http_1_0_are_answered_then_closed(port: int) -> None:
+    for request in (post(extra=b"Connection: close\r\n"), post().replace(b"HTTP/1.1", b"HTTP/1.0", 1)):
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(request)
+            got = b""
+            while chunk := sock.recv(65536):  # the server closes the connection after its answer
+                got += chunk
+        assert got.startswith(b"HTTP/1.1 202 Accepted\r\n") and b"connection: close\r\n" in got.lower()
+
+
+class Slow:
+    """A direct endpoint whose answers come in the order of a gate, or fail."""
+
+    max_body = 100
+
+    def __init__(self) -> None:
+        self.calls: list[bytes] = []
+
+    async def answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        self.calls.append(body)
+        if body == b"fail":
+            raise RuntimeError("the endpoint failed")
+        await asyncio.sleep(0.2 if body == b"slow" else 0)
+        return 202, {"got": body.decode()}, [(b"x-seen", b"1")]
+
+
+@pytest.fixture
+def direct() -> Iterator[tuple[int, Slow]]:
+    endpoint = Slow()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # what the lookup does not take
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    def lookup(scope: dict[str, Any]) -> Any:
+        return endpoint if scope["path"] == "/direct" else None
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="critical", lifespan="off", http=protocol_for(lookup))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield sock.getsockname()[1], endpoint
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def test_a_direct_endpoint_answers_in_order_and_a_failure_is_a_500(direct: tuple[int, Slow]) -> None:
+    port, endpoint = direct
+    requests_ = [post("/direct", body=b) for b in (b"slow", b"fast")] + [post("/other")]
+    answers = exchange(port, b"".join(requests_), 3)
+    assert [a.split(b"\r\n", 1)[0] for a in answers] == [b"HTTP/1.1 202 Accepted"] * 2 + [b"HTTP/1.1 404 Not Found"]
+    assert answers[0].endswith(b'{"got":"slow"}') and answers[1].endswith(b'{"got":"fast"}')
+    assert b"x-seen: 1\r\n" in answers[0] and b"content-type: application/json\r\n" in answers[0]
+    assert endpoint.calls == [b"slow", b"fast"]
+    [failed] = exchange(port, post("/direct", body=b"fail"), 1)
+    assert failed.startswith(b"HTTP/1.1 500 ") and b"connection: close" in failed
 
 
 def test_the_lookup_takes_webhook_posts_only_and_steps_aside_while_requests_are_logged(tmp_path: Path) -> None:

@@ -586,7 +586,8 @@ class SqliteBackend(Backend):
             assert isinstance(op, _Enqueue)
             try:
                 if op.bounds:
-                    adding = Counter(w.message.flow for w in op.work)
+                    work = op.work  # most often one message (a webhook's request): no Counter to build
+                    adding = {work[0].message.flow: 1} if len(work) == 1 else Counter(w.message.flow for w in work)
                     for flow in adding:
                         if flow in op.bounds and flow not in pending:
                             pending[flow] = self._backlog_of(conn, flow)
@@ -619,7 +620,7 @@ class SqliteBackend(Backend):
         return pending
 
     @staticmethod
-    def _admit(adding: Counter[str], bounds: Mapping[str, int], pending: dict[str, int]) -> None:
+    def _admit(adding: Mapping[str, int], bounds: Mapping[str, int], pending: dict[str, int]) -> None:
         """Count `adding` into `pending`, or raise Backpressure (counting nothing) when a flow
         would pass its bound."""
         for flow, n in adding.items():
@@ -823,7 +824,8 @@ class SqliteBackend(Backend):
                 for parked in s.exceptions:
                     self._park(conn, parked, now)
                     counts[parked.message.flow, "exceptions"] += 1
-                self._add_tasks(conn, s.tasks, now)
+                if s.tasks:
+                    self._add_tasks(conn, s.tasks, now)
                 outputs.extend(s.outputs)
                 traces.extend(s.traces)
                 counts[flow, "delivered"] += s.delivered

@@ -8,22 +8,39 @@ writes a connection makes in one turn of the event loop go out as one, at the en
 a response whose body is sent in several turns (a stream) still goes out as it comes.
 
 A listener's protocol may carry a `fast` lookup (`protocol_for`): given a request's scope, the
-ASGI app that serves it when that is a webhook's endpoint, run then in place of the listener's
-middleware and router (uvicorn's proxy headers, the hub's reload dispatch and request log, the
-router: about a tenth of the CPU a webhook request costs). uvicorn still reads the body, answers
-`Expect: 100-continue`, keeps requests of a connection in order and writes the response.
+webhook endpoint that serves it, run then in place of the listener's middleware and router
+(uvicorn's proxy headers, the hub's reload dispatch and request log, the router). An endpoint
+that is a `DirectEndpoint` is answered with no ASGI at all: the protocol collects the body (413
+past its limit, before reading it when Content-Length says so), awaits the endpoint's answer and
+writes it as uvicorn would (its default headers, keep-alive or `connection: close`, the next
+pipelined request after it). Measured beside a plain httptools protocol, uvicorn's ASGI cycle
+cost 0.07 ms of CPU per request to its 0.03. A request with `Expect: 100-continue` goes the ASGI
+way, where uvicorn answers the expectation.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+import orjson
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 Lookup = Callable[[dict[str, Any]], Any]
 """A request's scope -> the ASGI app to run it directly, or None (the listener's app runs it)."""
+
+_JSON = [(b"content-type", b"application/json")]
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+
+
+class DirectEndpoint(Protocol):
+    """An endpoint the protocol answers for without ASGI: the body is read whole (at most
+    `max_body` bytes, else 413), then `answer` gives status, JSON body and further headers."""
+
+    max_body: int
+
+    async def answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, Any, list[tuple[bytes, bytes]]]: ...
 
 
 class _CoalescingTransport:
@@ -40,6 +57,13 @@ class _CoalescingTransport:
         if not self._pending:
             self._loop.call_soon(self._flush)
         self._pending.append(bytes(data))
+
+    def write_whole(self, data: bytes) -> None:
+        """A whole response: sent at once unless writes of this turn wait (it goes after them)."""
+        if self._pending:
+            self._pending.append(data)
+        else:
+            self._transport.write(data)
 
     def writelines(self, lines: Any) -> None:
         for data in lines:
@@ -70,7 +94,8 @@ class _CoalescingTransport:
 
 
 class CoalescingHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a transport that sends a turn's writes as one."""
+    """uvicorn's httptools protocol over a transport that sends a turn's writes as one; a request
+    that `fast` finds a direct endpoint for is answered by it (see the module's text)."""
 
     fast: Lookup | None = None
 
@@ -79,10 +104,96 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         if self.fast is not None and app is self.app:  # not uvicorn's 503 past its concurrency limit
-            direct = self.fast(cycle.scope)  # type: ignore[arg-type]
-            if direct is not None:
-                app = direct
+            found = self.fast(cycle.scope)  # type: ignore[arg-type]
+            if found is not None:
+                if getattr(found, "answer", None) is not None and not cycle.waiting_for_100_continue:
+                    self._direct(cycle, found)
+                    return
+                app = found
         super()._start_asgi_task(cycle, app)
+
+    # -- a direct endpoint's request: its body read whole, then its answer written ------------
+    def _direct(self, cycle: RequestResponseCycle, endpoint: DirectEndpoint) -> None:
+        cycle.direct = endpoint  # type: ignore[attr-defined]
+        length = next((v for k, v in cycle.scope["headers"] if k == b"content-length"), None)
+        if length is not None and length.isdigit() and int(length) > endpoint.max_body:
+            self._too_large(cycle, endpoint)  # refused before its body is read
+        elif not cycle.more_body:  # a pipelined request, started once the one before it was answered
+            self._run_direct(cycle, endpoint)
+
+    def on_body(self, body: bytes) -> None:
+        cycle = self.cycle
+        endpoint: DirectEndpoint | None = getattr(cycle, "direct", None)
+        if endpoint is None:
+            super().on_body(body)
+            return
+        if cycle.response_complete:
+            return
+        cycle.body += body  # no pause past uvicorn's high-water mark: the body is bounded by max_body
+        if len(cycle.body) > endpoint.max_body:
+            self._too_large(cycle, endpoint)
+
+    def on_message_complete(self) -> None:
+        cycle = self.cycle
+        endpoint: DirectEndpoint | None = getattr(cycle, "direct", None)
+        if endpoint is None:
+            super().on_message_complete()
+            return
+        if cycle.response_complete:
+            return
+        cycle.more_body = False
+        self._run_direct(cycle, endpoint)
+
+    def _too_large(self, cycle: RequestResponseCycle, endpoint: DirectEndpoint) -> None:
+        body = orjson.dumps({"error": f"body larger than {endpoint.max_body} bytes"})
+        cycle.body = bytearray()
+        self._write(cycle, 413, _JSON, body)
+
+    def _run_direct(self, cycle: RequestResponseCycle, endpoint: DirectEndpoint) -> None:
+        body, cycle.body = bytes(cycle.body), bytearray()
+        task = self.loop.create_task(self._answer(cycle, endpoint, body))
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    async def _answer(self, cycle: RequestResponseCycle, endpoint: DirectEndpoint, body: bytes) -> None:
+        try:
+            status, answer, headers = await endpoint.answer(cycle.scope, body)  # type: ignore[arg-type]
+            payload = orjson.dumps(answer)
+        except BaseException as exc:  # as uvicorn answers an ASGI app that failed
+            self.logger.error("Exception in ASGI application\n", exc_info=exc)
+            self._write(cycle, 500, _TEXT, b"Internal Server Error", close=True)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self._write(cycle, status, [*_JSON, *headers], payload)
+
+    def _write(
+        self, cycle: RequestResponseCycle, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+        *, close: bool = False,
+    ) -> None:  # fmt: skip
+        """The whole response in one write, then the connection's next request (as uvicorn's
+        `send` does for a response with a Content-Length)."""
+        if cycle.disconnected or cycle.response_started:
+            return
+        keep_alive = cycle.keep_alive = cycle.keep_alive and not close
+        content = [STATUS_LINE[status]]
+        for name, value in (*self.server_state.default_headers, *headers):
+            content += (name, b": ", value, b"\r\n")
+        content += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+        if not keep_alive:
+            content.append(b"connection: close\r\n")
+        content += (b"\r\n", body)
+        cycle.response_started = True
+        transport = self.transport
+        if isinstance(transport, _CoalescingTransport):
+            transport.write_whole(b"".join(content))
+        else:
+            transport.write(b"".join(content))
+        cycle.response_complete = True
+        cycle.message_event.set()
+        if not keep_alive:
+            self.transport.close()
+        cycle.on_response()
 
 
 def protocol_for(fast: Lookup | None) -> type[CoalescingHttpProtocol]:

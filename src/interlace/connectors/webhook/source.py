@@ -30,13 +30,22 @@ Scope = dict[str, Any]
 _JSON = [(b"content-type", b"application/json")]
 
 
-async def _answer(send: Any, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = _JSON) -> None:
+Answer = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
+"""What a webhook answers: status, JSON body, headers beside content-type and content-length."""
+
+
+def _refused(status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> Answer:
+    return status, body, headers or []
+
+
+async def _send(send: Any, answer: Answer) -> None:
+    status, body, headers = answer
     payload = orjson.dumps(body)
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [*headers, (b"content-length", str(len(payload)).encode())],
+            "headers": [*_JSON, *headers, (b"content-length", str(len(payload)).encode())],
         }
     )
     await send({"type": "http.response.body", "body": payload})
@@ -54,14 +63,29 @@ def _event_of(body: Any) -> str | None:
 
 
 class _Endpoint:
-    """A webhook path as a raw ASGI app (Starlette wraps a plain function as a request handler)."""
+    """A webhook path as a raw ASGI app (Starlette wraps a plain function as a request handler),
+    and as a direct endpoint (web/protocol.py): the request's scope and whole body in, the
+    answer out, with no ASGI messages between."""
 
     def __init__(self, connector: WebhookConnector, ingress: Ingress) -> None:
         self.connector = connector
         self.ingress = ingress
+        self.max_body = connector.settings.max_body
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        await self.connector._receive(scope, receive, send, self.ingress)
+        connector = self.connector
+        limit = self.max_body
+        try:
+            length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise too_large(limit)
+            raw = await read_body(receive, limit)
+        except BodyRefused as exc:
+            return await _send(send, _refused(exc.status, {"error": exc.message}))
+        await _send(send, await connector.answer(scope, raw, self.ingress))
+
+    async def answer(self, scope: Scope, raw: bytes) -> Answer:
+        return await self.connector.answer(scope, raw, self.ingress)
 
 
 class WebhookConnector(Connector):
@@ -99,7 +123,7 @@ class WebhookConnector(Connector):
         """The codec of `format`, when bodies are not JSON."""
         return None if self.settings.format is None else codec_for(self.settings.format)
 
-    async def _records(self, scope: Scope, headers: dict[str, str], raw: bytes, send: Any, ingress: Ingress) -> None:
+    async def _records(self, scope: Scope, headers: dict[str, str], raw: bytes, ingress: Ingress) -> Answer:
         """A body in the system's format: each good record a message of the flows its event picks
         (keyed by the body's digest, or the Idempotency-Key, and its number: a retried body is not
         stored twice); the bad ones listed in the answer. 400 when no record could be read."""
@@ -129,53 +153,53 @@ class WebhookConnector(Connector):
             except Backpressure as exc:
                 retry = str(max(1, round(exc.retry_after))).encode()
                 answer = {"error": str(exc), "ids": ids, "refused": refused}
-                return await _answer(send, 429, answer, [*_JSON, (b"retry-after", retry)])
+                return _refused(429, answer, [(b"retry-after", retry)])
             except ValidationFailed as exc:
                 refused.append({"record": record.number, "error": str(exc), "details": exc.errors})
                 continue
             except IdempotencyConflict as exc:
-                return await _answer(send, 409, {"error": str(exc), "message_id": exc.message_id})
+                return _refused(409, {"error": str(exc), "message_id": exc.message_id})
             if stored:
                 ids[str(record.number)] = stored
             else:
                 unrouted.append(record.number)
         if not ids and refused:
-            return await _answer(send, 400, {"error": "no record of the body could be read", "refused": refused})
+            return _refused(400, {"error": "no record of the body could be read", "refused": refused})
         if not ids:
-            return await _answer(send, 404, {"error": "no flow takes the body's records", "records": unrouted})
-        return await _answer(send, 202, {"ids": ids, "refused": refused, "unrouted": unrouted})
+            return _refused(404, {"error": "no flow takes the body's records", "records": unrouted})
+        return 202, {"ids": ids, "refused": refused, "unrouted": unrouted}, []
 
-    async def _receive(self, scope: Scope, receive: Any, send: Any, ingress: Ingress) -> None:
+    async def answer(self, scope: Scope, raw: bytes, ingress: Ingress) -> Answer:
+        """The answer to a request with body `raw` (read whole, at most `max_body` bytes): check
+        its signature and body, store it (202 once it is durable), or say why not."""
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-        # one pass over the raw headers (ASGI names them in lower case); the first of a repeated
-        # header counts, as with starlette's Headers.get
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw_headers)}
+        # one pass over the raw headers (ASGI names them in lower case): `headers` keeps the first
+        # of a repeated header, as starlette's Headers.get does; the message keeps the sender's
+        # own (x-) headers and its trace (traceparent goes on, observability/tracing.py)
+        headers: dict[str, str] = {}
+        kept: dict[str, str] = {}
+        for k, v in raw_headers:
+            name, value = k.decode("latin-1"), v.decode("latin-1")
+            headers.setdefault(name, value)
+            if k.startswith(b"x-") or k == b"traceparent":
+                kept[name] = value
         signatures = self.signatures
-        limit = self.settings.max_body
         try:
-            length = headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > limit:
-                raise too_large(limit)
-            raw = await read_body(receive, limit)
             problem = None if signatures is None else signatures.problem(Headers(scope=scope), raw)
             if problem is not None:
-                return await _answer(send, 401, {"error": problem})
+                return _refused(401, {"error": problem})
             if self.codec is not None:
-                return await self._records(scope, headers, raw, send, ingress)
+                return await self._records(scope, headers, raw, ingress)
             check_content_type(headers.get("content-type"))
             body = parse_json(raw)
         except BodyRefused as exc:
-            return await _answer(send, exc.status, {"error": exc.message})
+            return _refused(exc.status, {"error": exc.message})
         event = scope.get("path_params", {}).get("event") or headers.get(self._event_header)
         key = headers.get("idempotency-key")
         item = Incoming(
             body=body,
             event=event,
-            headers={
-                k.decode("latin-1"): v.decode("latin-1")
-                for k, v in raw_headers
-                if k.startswith(b"x-") or k == b"traceparent"  # a sender's trace goes on (tracing.py)
-            },
+            headers=kept,
             idempotency_key=key,
             fingerprint=hashlib.blake2b(raw, digest_size=16).hexdigest() if key is not None else None,
         )
@@ -185,17 +209,17 @@ class WebhookConnector(Connector):
             if signatures is not None:  # not stored: the sender's retry of the same request is welcome
                 signatures.release(Headers(scope=scope), raw)
             if isinstance(exc, ValidationFailed):
-                return await _answer(send, 422, {"error": str(exc), "entity": exc.entity, "details": exc.errors})
+                return _refused(422, {"error": str(exc), "entity": exc.entity, "details": exc.errors})
             if isinstance(exc, Backpressure):
                 retry = str(max(1, round(exc.retry_after))).encode()
-                return await _answer(send, 429, {"error": str(exc)}, [*_JSON, (b"retry-after", retry)])
+                return _refused(429, {"error": str(exc)}, [(b"retry-after", retry)])
             if isinstance(exc, IdempotencyConflict):
-                return await _answer(send, 409, {"error": str(exc), "message_id": exc.message_id})
+                return _refused(409, {"error": str(exc), "message_id": exc.message_id})
             raise
         if not ids and event is None:
             names = f"POST to {self.path.rstrip('/')}/<event> or send the {self.settings.event_header} header"
-            return await _answer(send, 404, {"error": f"the request names no event: {names}"})
+            return _refused(404, {"error": f"the request names no event: {names}"})
         if not ids:
-            return await _answer(send, 404, {"error": f"no flow takes event {event!r} from system {self.system!r}"})
+            return _refused(404, {"error": f"no flow takes event {event!r} from system {self.system!r}"})
         first = next(iter(ids.values()))
-        return await _answer(send, 202, {"id": first, "ids": ids})
+        return 202, {"id": first, "ids": ids}, []
