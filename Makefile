@@ -41,7 +41,7 @@ audit: $(DEV)
 	$(BIN)/pip-audit --skip-editable --strict --progress-spinner off
 
 test: $(DEV) lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 test-long: $(DEV) lint typecheck
 	$(BIN)/pytest -q -m "" --timeout=3600
