@@ -2,7 +2,7 @@
 
 Contenders, each a server process loaded in turn by the same wrk (one thread, keep-alive, a unique
 order per request), in interleaved rounds (A, B, C, A, B, C, ...):
-- Interlace, `interlace run` (one process) and `interlace run --processes 2`: answers 202 only once
+- Interlace, `interlace run` (one process) and `--processes 2` (`--processes 1 2 3` adds 3): answers 202 only once
   the order is committed (fsync) in its SQLite queue, then maps it and upserts it into an SQLite
   table, effectively once;
 - Node-RED 4 (the peer): http in -> function (the same mapping in JavaScript) -> http response;
@@ -169,12 +169,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[10, 50])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="Interlace process counts")
     parser.add_argument("--sustain", type=int, default=30, help="seconds of the sustained run (0: skip)")
     parser.add_argument("--no-nodered", action="store_true", help="leave Node-RED out (no npm here)")
     parser.add_argument("--write", action="store_true", help="write the tables into docs/performance.md")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="interlace-bench-webhook-"))
-    contenders = [interlace(work, 1), interlace(work, 2)]
+    hubs = [interlace(work, n) for n in args.processes]
+    contenders = list(hubs)
     if not args.no_nodered:
         contenders.append(nodered())
     contenders.append(floor())
@@ -206,7 +208,7 @@ def main() -> None:
         " upserts it into an SQLite table. Node-RED 4 (the peer) runs the same mapping in a function"
         " node and persists nothing; the floor (Starlette + uvicorn + uvloop + httptools, the same"
         " JSONata mapping) persists nothing either. CPU per request counts the server's whole process"
-        " tree (both processes with `--processes 2`).",
+        " tree (every process with `--processes N`).",
         "",
         "| clients | contender | 2xx req/s | p50 | p99 | CPU per request | RSS |",
         "|---:|---|---:|---:|---:|---:|---:|",
@@ -223,8 +225,8 @@ def main() -> None:
     text.append("|---:|---|---|---:|")
     base = {c.name: c for c in contenders}
     for conns in args.concurrency:
-        for hub in contenders[:2]:
-            for other in contenders[2:]:
+        for hub in hubs:
+            for other in contenders[len(hubs) :]:
                 for label, i in (("req/s", 0), ("p99", 2), ("CPU per request", 3)):
                     pairs = zip(hub.runs[conns], base[other.name].runs[conns], strict=True)
                     rounds = [h[i] / o[i] for h, o in pairs]
