@@ -152,6 +152,9 @@ class Slow:
     def __init__(self) -> None:
         self.calls: list[bytes] = []
 
+    def too_large(self) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        return 413, {"error": "too large"}, []
+
     async def answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
         self.calls.append(body)
         if body == b"fail":

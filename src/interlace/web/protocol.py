@@ -34,13 +34,19 @@ _JSON = [(b"content-type", b"application/json")]
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
+Answer = tuple[int, Any, list[tuple[bytes, bytes]]]
+"""Status, JSON body, and headers beside content-type and content-length."""
+
+
 class DirectEndpoint(Protocol):
     """An endpoint the protocol answers for without ASGI: the body is read whole (at most
-    `max_body` bytes, else 413), then `answer` gives status, JSON body and further headers."""
+    `max_body` bytes, else the endpoint's `too_large` answer), then `answer` gives the response."""
 
     max_body: int
 
-    async def answer(self, scope: dict[str, Any], body: bytes) -> tuple[int, Any, list[tuple[bytes, bytes]]]: ...
+    def too_large(self) -> Answer: ...
+
+    async def answer(self, scope: dict[str, Any], body: bytes) -> Answer: ...
 
 
 class _CoalescingTransport:
@@ -100,7 +106,8 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
     fast: Lookup | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._out = _CoalescingTransport(transport, self.loop)
+        super().connection_made(self._out)  # type: ignore[arg-type]
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         if self.fast is not None and app is self.app:  # not uvicorn's 503 past its concurrency limit
@@ -145,9 +152,9 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
         self._run_direct(cycle, endpoint)
 
     def _too_large(self, cycle: RequestResponseCycle, endpoint: DirectEndpoint) -> None:
-        body = orjson.dumps({"error": f"body larger than {endpoint.max_body} bytes"})
         cycle.body = bytearray()
-        self._write(cycle, 413, _JSON, body)
+        status, answer, headers = endpoint.too_large()
+        self._write(cycle, status, [*_JSON, *headers], orjson.dumps(answer))
 
     def _run_direct(self, cycle: RequestResponseCycle, endpoint: DirectEndpoint) -> None:
         body, cycle.body = bytes(cycle.body), bytearray()
@@ -184,11 +191,7 @@ class CoalescingHttpProtocol(HttpToolsProtocol):
             content.append(b"connection: close\r\n")
         content += (b"\r\n", body)
         cycle.response_started = True
-        transport = self.transport
-        if isinstance(transport, _CoalescingTransport):
-            transport.write_whole(b"".join(content))
-        else:
-            transport.write(b"".join(content))
+        self._out.write_whole(b"".join(content))
         cycle.response_complete = True
         cycle.message_event.set()
         if not keep_alive:

@@ -78,11 +78,15 @@ class _Endpoint:
         try:
             length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
             if length is not None and length.isdigit() and int(length) > limit:
-                raise too_large(limit)
+                return await _send(send, self.too_large())
             raw = await read_body(receive, limit)
         except BodyRefused as exc:
             return await _send(send, _refused(exc.status, {"error": exc.message}))
         await _send(send, await connector.answer(scope, raw, self.ingress))
+
+    def too_large(self) -> Answer:
+        refused = too_large(self.max_body)
+        return _refused(refused.status, {"error": refused.message})
 
     async def answer(self, scope: Scope, raw: bytes) -> Answer:
         return await self.connector.answer(scope, raw, self.ingress)
