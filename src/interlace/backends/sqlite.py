@@ -312,11 +312,12 @@ class _Enqueue:
 _Waiting = tuple[Op, "asyncio.Future[Any]", bool]
 """An operation waiting for the writer, its future, and whether it must be durable."""
 _Result = tuple["asyncio.Future[Any]", Any, BaseException | None]
-_Job = tuple[str, list[_Waiting], list[_Result]]
-"""For the writer thread: ("commit", group, results) once the loop ran the group's statements;
-("wait", group, []) for a group that waits for the store's lock, which the thread then hands to
-the loop; ("whole", group, []) for a group it must run itself (a writer that skips the lock
-file holds SQLite's own lock: only the thread may wait for that)."""
+_Job = tuple[str, list[_Waiting], list[_Result], bool]
+"""For the writer thread: ("sync", group, results, wake) once the loop committed a group that
+must reach the disk before it is answered; ("wait", group, [], False) for a group that waits
+for the store's lock, which the thread then hands to the loop; ("whole", group, [], False) for
+a group it must run itself (a writer that skips the lock file holds SQLite's own lock: only the
+thread may wait for that)."""
 
 
 def _plain(op: Op) -> bool:
@@ -349,10 +350,12 @@ class SqliteBackend(Backend):
     # transaction, each in its own savepoint, with one COMMIT for all of them. Their statements
     # run here on the event loop, where the rest of the hub's Python runs: in a thread of their
     # own they would wait for the interpreter lock at every statement while the loop is busy.
-    # The writer thread COMMITs without waiting for the disk (synchronous=NORMAL), releases the
-    # store's lock, and only then syncs the log when the group holds what a sender must know is
-    # stored (new messages, an owner's retry; backends/wal.py): other processes on the store
-    # write while the disk does. The next group starts when this one is answered. A group that
+    # The loop COMMITs too, without waiting for the disk (synchronous=NORMAL), and releases the
+    # store's lock; the writer thread then syncs the log when the group holds what a sender must
+    # know is stored (new messages, an owner's retry; backends/wal.py): other processes on the
+    # store write while the disk does. The lock is held only while the loop runs the group: a
+    # hand-off to a thread inside it would wait for a core (both are busy under load) and for
+    # the interpreter lock. The next group starts when this one is answered. A group that
     # cannot take the store's lock at once (another process writes) waits for it in the thread.
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -411,6 +414,9 @@ class SqliteBackend(Backend):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={'FULL' if self.durable == 'full' else 'NORMAL'}")
         conn.execute("PRAGMA busy_timeout=30000")
+        # a savepoint's journal (every operation of a group runs in one) kept in memory: on the
+        # disk it is a new temporary file per group, written page by page and never read back
+        conn.execute("PRAGMA temp_store=MEMORY")
         return conn
 
     async def _run(self, op: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:
@@ -432,13 +438,15 @@ class SqliteBackend(Backend):
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:  # another process writes: the thread waits for the lock
-            self._queue.put(("wait", group, []))
+            self._queue.put(("wait", group, [], False))
             return
         self._locked(group)
 
     def _locked(self, group: list[_Waiting]) -> None:
-        """Run `group`'s statements on the loop, the store's lock held, and hand the COMMIT to
-        the thread; what joined the outbox while the lock was awaited runs in the group too."""
+        """Run `group`'s statements and its COMMIT on the loop, the store's lock held (handed to
+        the thread, they would wait for a core and the interpreter lock with the lock held);
+        what joined the outbox while the lock was awaited runs in the group too. The log's sync
+        is the thread's."""
         conn = self._conn
         assert conn is not None
         if self._outbox and len(group) < _MAX_GROUP:
@@ -448,7 +456,7 @@ class SqliteBackend(Backend):
             self._begin(conn)
         except sqlite3.OperationalError:  # SQLite's lock is taken by a writer that skips the lock file
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            self._queue.put(("whole", group, []))
+            self._queue.put(("whole", group, [], False))
             return
         try:
             results = self._statements(conn, group)
@@ -458,52 +466,71 @@ class SqliteBackend(Backend):
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             self._finish(group, [(fut, None, exc) for _, fut, _ in group], False)
             return
-        self._queue.put(("commit", group, results))
+        results, wake = self._commit(conn, group, results)
+        if self._must_sync(group, results):
+            self._queue.put(("sync", group, results, wake))
+        else:  # at the loop's next turn: a chain of groups never nests
+            assert self._loop is not None
+            self._loop.call_soon(self._finish, group, results, wake)
+
+    def _commit(
+        self, conn: sqlite3.Connection, group: list[_Waiting], results: list[_Result]
+    ) -> tuple[list[_Result], bool]:
+        """COMMIT without waiting for the disk (synchronous=NORMAL) and release the store's lock:
+        the results and whether new work is to be woken, or every operation failed with the
+        COMMIT's error (nothing of the group is stored then)."""
+        wake = self._wake
+        try:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+                if self._checkpoints is not None:
+                    self._checkpoints.committed()
+        except Exception as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results, wake = [(fut, None, exc) for _, fut, _ in group], False
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # released before the disk is waited for
+        return results, wake
+
+    def _must_sync(self, group: list[_Waiting], results: list[_Result]) -> bool:
+        """The group holds a durable operation that succeeded: its sender waits for the disk."""
+        return self._log is not None and any(d for _, _, d in group) and any(r[2] is None for r in results)
 
     def _writer(self) -> None:
-        """The writer thread: COMMITs a group the loop ran (with `synchronous=NORMAL`), releases
-        the store's lock, then syncs the log when the group holds what must be durable, and
-        hands the results back to the loop. While another process holds the lock it waits for
-        it, then hands it to the loop, which runs the group (statements run here would wait for
-        the interpreter lock at each one while the loop is busy, and hold the store's lock as
-        long)."""
+        """The writer thread: syncs the log for a group the loop committed and hands its results
+        back to the loop. While another process holds the store's lock it waits for it, then
+        hands it to the loop, which runs the group. A writer that skips the lock file (holding
+        SQLite's own lock) gets the group run here whole, with a busy timeout."""
         conn = self._conn
         assert conn is not None and self._loop is not None
         while True:
             job = self._queue.get()
             if job is None:
                 return
-            kind, group, results = job
+            kind, group, results, wake = job
             if kind == "wait":
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
                 self._loop.call_soon_threadsafe(self._locked, group)
                 continue
-            error: OSError | None = None
-            try:
-                if kind == "whole":
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-                    conn.execute("PRAGMA busy_timeout=30000")
-                    try:
-                        results = self._statements(conn, group)
-                    finally:
-                        conn.execute("PRAGMA busy_timeout=0")
-                if conn.in_transaction:
-                    conn.execute("COMMIT")
-                    if self._checkpoints is not None:
-                        self._checkpoints.committed()
-                wake = self._wake
-            except Exception as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                results, wake = [(fut, None, exc) for _, fut, _ in group], False
-            finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)  # released before the disk is waited for
-            if self._log is not None and any(d for _, _, d in group) and any(r[2] is None for r in results):
+            if kind == "whole":
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                conn.execute("PRAGMA busy_timeout=30000")
                 try:
-                    self._log.sync()
-                except OSError as exc:
-                    log.error("the store's log could not be synced to the disk: %s", exc)
-                    error = exc
+                    results = self._statements(conn, group)
+                finally:
+                    conn.execute("PRAGMA busy_timeout=0")
+                results, wake = self._commit(conn, group, results)
+                if not self._must_sync(group, results):
+                    self._loop.call_soon_threadsafe(self._finish, group, results, wake)
+                    continue
+            error: OSError | None = None
+            assert self._log is not None
+            try:
+                self._log.sync()
+            except OSError as exc:
+                log.error("the store's log could not be synced to the disk: %s", exc)
+                error = exc
             self._loop.call_soon_threadsafe(self._finish, group, results, wake, error)
 
     def _statements(

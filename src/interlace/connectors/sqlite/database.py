@@ -200,6 +200,7 @@ class SqliteDatabase(Database):
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA temp_store=MEMORY")  # savepoint journals in memory, not a temporary file each
             if self.setup:
                 try:
                     conn.executescript(self.setup)
