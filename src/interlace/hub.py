@@ -159,6 +159,7 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._pulse(), name="loop-pulse"))
         self.backend.on_new_work = self.worker.wakeup.set if workers else None
         if workers:
+            self.backend.claim_arrivals(self.worker.owner, self.worker.lease)
             self._tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
         if sources and self.notifier.enabled:  # one process of `--processes N` tells the owners
             self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))

@@ -68,9 +68,12 @@ async def test_keyed_and_plain_enqueues_side_by_side(backend: Backend) -> None:
     assert await backend.pending() == 4
 
 
-async def test_a_leased_message_is_a_copy_of_no_other_item(backend: Backend) -> None:
+@pytest.mark.parametrize("claimed", [False, True], ids=["leased", "claimed"])
+async def test_a_leased_message_is_a_copy_of_no_other_item(backend: Backend, claimed: bool) -> None:
     """Two work items with the same stored text never share one Message object (a worker
-    changes the body it runs)."""
+    changes the body it runs), whether leased from the store or claimed (test_claims.py)."""
+    if claimed:
+        backend.claim_arrivals("w", 30)
     m = Message(flow="f", body={"n": 1})
     await backend.enqueue([NewWork(m), NewWork(m, position=1)])
     a, b = await backend.lease("w", 10, 30)

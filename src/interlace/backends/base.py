@@ -358,6 +358,11 @@ class Backend(ABC):
     async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
         """Take up to `limit` due items for `seconds`; an expired lease makes an item due again."""
 
+    def claim_arrivals(self, owner: str, seconds: float) -> None:
+        """Let new messages enqueued through this backend be stored already leased to `owner`
+        (this process's worker) for `seconds`, and handed to its `lease` from memory, with no
+        read of the store. A backend that cannot (the default) stores them due."""
+
     @abstractmethod
     async def extend(self, owner: str, ids: Sequence[int], seconds: float) -> None:
         """Keep the items `owner` still holds leased for another `seconds` (the worker's heartbeat,

@@ -10,6 +10,7 @@ simply becomes due again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import fcntl
 import json
 import logging
@@ -253,6 +254,14 @@ _MAX_GROUP = 1000
 _KEEP_ARRIVED = 4096
 """New messages kept in memory (by their stored text) for the lease that takes them next."""
 
+_MAX_CLAIMS = 512
+"""New messages claimed for this process's worker and not yet handed to it, at most (past it,
+new messages are stored due, for any process to lease)."""
+
+_STORE_LEASE_EVERY = 0.05
+"""Seconds between the store leases a worker living on claims still runs: for work that came
+due otherwise (another process's, a retry, a lease that expired)."""
+
 
 def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring the store at `path` up to SCHEMA_VERSION, one transaction per step."""
@@ -336,6 +345,11 @@ class SqliteBackend(Backend):
         self._conn: sqlite3.Connection | None = None
         self._lock_fd = -1
         self._arrived: dict[str, Message | None] = {}
+        self._claimer: tuple[str, float] | None = None
+        self._claims: collections.deque[tuple[float, WorkItem]] = collections.deque()
+        self._staged: list[tuple[float, WorkItem]] = []  # claims of the group running now
+        self._unclaimed = True  # due work may be in the store that no claim holds
+        self._store_leased = 0.0  # monotonic time of the last store lease
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = False
@@ -387,6 +401,7 @@ class SqliteBackend(Backend):
 
     async def close(self) -> None:
         if self._thread is not None:
+            await self._release_claims()
             while self._committing or self._outbox:
                 self._idle.clear()
                 if not self._committing:
@@ -480,11 +495,13 @@ class SqliteBackend(Backend):
         the results and whether new work is to be woken, or every operation failed with the
         COMMIT's error (nothing of the group is stored then)."""
         wake = self._wake
+        staged, self._staged = self._staged, []
         try:
             if conn.in_transaction:
                 conn.execute("COMMIT")
                 if self._checkpoints is not None:
                     self._checkpoints.committed()
+            self._claims.extend(staged)
         except Exception as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -558,6 +575,7 @@ class SqliteBackend(Backend):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._wake = False
+            self._staged = []
             return [(fut, None, exc) for _, fut, _ in group]
         return results
 
@@ -583,14 +601,15 @@ class SqliteBackend(Backend):
         else:
             self._idle.set()
 
-    @staticmethod
-    def _run_one(conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:
-        """`op` in a savepoint of its own: its failure undoes only its own writes."""
+    def _run_one(self, conn: sqlite3.Connection, op: Op) -> tuple[Any, BaseException | None]:
+        """`op` in a savepoint of its own: its failure undoes only its own writes (and claims)."""
         conn.execute("SAVEPOINT op")
+        staged = len(self._staged)
         try:
             value = op(conn)
         except Exception as exc:
             conn.execute("ROLLBACK TO op")
+            del self._staged[staged:]
             return None, exc
         finally:
             conn.execute("RELEASE op")
@@ -625,6 +644,7 @@ class SqliteBackend(Backend):
             accepted.append(op)
             answers.append((fut, [w.message.id for w in op.work], None))
         conn.execute("SAVEPOINT batch")
+        staged = len(self._staged)
         try:
             work = [w for op in accepted for w in op.work]
             self._insert_work(conn, work, now, arrived=True)
@@ -634,6 +654,7 @@ class SqliteBackend(Backend):
         except Exception:  # one of them is refused: run each on its own, to refuse only that one
             conn.execute("ROLLBACK TO batch")
             conn.execute("RELEASE batch")
+            del self._staged[staged:]
             for op, fut, _ in ops:
                 results.append((fut, *self._run_one(conn, op)))
             return
@@ -684,6 +705,10 @@ class SqliteBackend(Backend):
         stored text, so that leasing them here needs no parsing (see `lease`)."""
         if not work:
             return
+        self._wake = True
+        if arrived and self._claimer is not None and self._claim(conn, work, now, *self._claimer):
+            return
+        self._unclaimed = True
         rows = [
             (w.message.flow, w.position, w.message.to_json(), w.attempts, max(w.available_at, 0.0))
             for w in work
@@ -697,7 +722,34 @@ class SqliteBackend(Backend):
                 kept[row[2]] = w.message
             while len(kept) > _KEEP_ARRIVED:  # leased by another process, or not yet: parsed then
                 del kept[next(iter(kept))]
-        self._wake = True
+
+    def _claim(self, conn: sqlite3.Connection, work: Sequence[NewWork], now: float, owner: str, seconds: float) -> bool:
+        """Store new messages already leased to this process's worker (`claim_arrivals`), and
+        stage them for its next lease, which takes them from memory: no lease statement, no
+        parsing. False (nothing stored) when there is no room for all of them, or one is due
+        later."""
+        if len(self._claims) + len(self._staged) + len(work) > _MAX_CLAIMS or any(w.available_at > now for w in work):
+            return False
+        until = now + seconds
+        rows = [(w.message.flow, w.position, w.message.to_json(), w.attempts, until, owner) for w in work]
+        conn.executemany(
+            "INSERT INTO work (flow, position, message, attempts, available_at, lease_owner) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        # the rows' ids: an INTEGER PRIMARY KEY is one past the largest at each insert, and no
+        # other writer runs while this transaction holds the store's lock
+        first = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0]) - len(rows) + 1
+        seen: set[int] = set()
+        for i, w in enumerate(work):
+            msg = w.message
+            if id(msg) in seen:  # one message at two positions: each item runs a copy of its own
+                msg = Message.from_json(rows[i][2])
+            seen.add(id(msg))
+            self._staged.append((now, WorkItem(first + i, msg, w.position, w.attempts, owner)))
+        return True
+
+    def claim_arrivals(self, owner: str, seconds: float) -> None:
+        self._claimer = (owner, seconds)
 
     @staticmethod
     def _insert_traces(conn: sqlite3.Connection, traces: Sequence[TraceEntry]) -> None:
@@ -784,6 +836,16 @@ class SqliteBackend(Backend):
         return ids
 
     async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
+        claimed = self._take_claims(owner, limit)
+        if claimed and (
+            len(claimed) == limit
+            or (not self._unclaimed and time.monotonic() - self._store_leased < _STORE_LEASE_EVERY)
+        ):
+            return claimed
+        self._unclaimed = False
+        self._store_leased = time.monotonic()
+        limit -= len(claimed)
+
         def op(conn: sqlite3.Connection) -> list[WorkItem]:
             now = time.time()
             rows = conn.execute(
@@ -792,13 +854,48 @@ class SqliteBackend(Backend):
                 " RETURNING id, message, position, attempts",
                 (owner, now + seconds, now, limit),
             ).fetchall()
+            if len(rows) == limit:  # more may be due
+                self._unclaimed = True
             kept = self._arrived
             return [
                 WorkItem(r[0], kept.pop(r[1], None) or Message.from_json(r[1]), r[2], r[3], owner)
                 for r in rows
             ]
 
-        return await self._run(op)
+        return claimed + await self._run(op)
+
+    def _take_claims(self, owner: str, limit: int) -> list[WorkItem]:
+        """Up to `limit` of the new messages claimed for `owner`, oldest first. A claim waiting
+        past half its lease is let go: its row is leased from the store once the lease expires
+        (the worker was busy that long; its heartbeat only keeps what it holds)."""
+        claims = self._claims
+        if not claims or self._claimer is None or self._claimer[0] != owner:
+            return []
+        fresh = time.time() - self._claimer[1] / 2
+        taken: list[WorkItem] = []
+        while claims and len(taken) < limit:
+            at, item = claims.popleft()
+            if at >= fresh:
+                taken.append(item)
+            else:
+                self._unclaimed = True
+        return taken
+
+    async def _release_claims(self) -> None:
+        """Make the claims no worker took due again (the hub stops): any process leases them."""
+        if not self._claims:
+            return
+        ids = [(item.id, item.lease_owner) for _, item in self._claims]
+        self._claims.clear()
+
+        def op(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.executemany(
+                "UPDATE work SET available_at = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ?",
+                [(now, item_id, owner) for item_id, owner in ids],
+            )
+
+        await self._run(op)
 
     async def extend(self, owner: str, ids: Sequence[int], seconds: float) -> None:
         def op(conn: sqlite3.Connection) -> None:
@@ -831,7 +928,7 @@ class SqliteBackend(Backend):
                         conn.execute(
                             "UPDATE work SET available_at = ?, lease_owner = NULL WHERE id = ?", (now, s.item.id)
                         )
-                        self._wake = True
+                        self._wake = self._unclaimed = True
                         done.append(False)
                         continue
                     if not todo:  # this change was applied before: its effects are already stored
