@@ -237,16 +237,16 @@ def _serve(
         addresses = [(listen_host, listen_port)]
         if cfg.hub.webhooks is not None:
             addresses.append((cfg.hub.webhooks.host, cfg.hub.webhooks.port))
-        sockets = []
-        for h, p in addresses:
-            try:
-                sockets.append(procs.bind(h, p))
-            except OSError as exc:
-                err.print(f"cannot listen on {h}:{p}: {exc.strerror}", markup=False)
-                raise typer.Exit(EXIT_PORT_TAKEN) from None
+        try:
+            groups = procs.bind_all(addresses, processes)
+        except OSError as exc:
+            why = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            err.print(f"cannot listen on {exc.filename}: {why}", markup=False)
+            raise typer.Exit(EXIT_PORT_TAKEN) from None
+        sockets = groups[0]
         args = [f"--log-level={log_level.value}", f"--log-format={log_format.value}"]
         args += [*(["--no-reload"] if not reload else []), *(["--force"] if force else [])]
-        helpers = procs.Helpers(config, processes - 1, sockets, args)
+        helpers = procs.Helpers(config, groups[1:], args)
     try:
         run_event_loop(
             supervisor.serve(
