@@ -128,3 +128,23 @@ async def test_claims_nobody_took_are_made_due_when_the_store_closes(tmp_path: P
         assert item.message.id == m.id
     finally:
         await again.close()
+
+
+async def test_a_lease_whose_store_read_fails_keeps_the_claims_for_the_next(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert isinstance(backend, sqlite.SqliteBackend)
+    m = Message(flow="f", body={"n": 1})
+    await backend.enqueue([NewWork(m)])
+    run = backend._run
+
+    async def full_disk(op: object, *, durable: bool = False) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(backend, "_run", full_disk)
+    backend._unclaimed = True  # a store lease is due beside the claims
+    with pytest.raises(sqlite3.OperationalError):
+        await backend.lease("w", 10, 30)
+    monkeypatch.setattr(backend, "_run", run)
+    [item] = await backend.lease("w", 10, 30)
+    assert item.message is m

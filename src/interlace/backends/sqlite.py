@@ -478,6 +478,7 @@ class SqliteBackend(Backend):
         except Exception as exc:  # not the store's own error (those fail the group in _statements)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._staged = []
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             self._finish(group, [(fut, None, exc) for _, fut, _ in group], False)
             return
@@ -557,6 +558,7 @@ class SqliteBackend(Backend):
         A failure of the transaction itself fails every operation and leaves none in it."""
         results: list[_Result] = []
         self._wake = False
+        self._staged = []
         try:
             self._begin(conn)
             start = 0
@@ -836,7 +838,8 @@ class SqliteBackend(Backend):
         return ids
 
     async def lease(self, owner: str, limit: int, seconds: float) -> list[WorkItem]:
-        claimed = self._take_claims(owner, limit)
+        taken = self._take_claims(owner, limit)
+        claimed = [item for _, item in taken]
         if claimed and (
             len(claimed) == limit
             or (not self._unclaimed and time.monotonic() - self._store_leased < _STORE_LEASE_EVERY)
@@ -862,9 +865,13 @@ class SqliteBackend(Backend):
                 for r in rows
             ]
 
-        return claimed + await self._run(op)
+        try:
+            return claimed + await self._run(op)
+        except BaseException:  # the claims are still this worker's: the next lease hands them over
+            self._claims.extendleft(reversed(taken))
+            raise
 
-    def _take_claims(self, owner: str, limit: int) -> list[WorkItem]:
+    def _take_claims(self, owner: str, limit: int) -> list[tuple[float, WorkItem]]:
         """Up to `limit` of the new messages claimed for `owner`, oldest first. A claim waiting
         past half its lease is let go: its row is leased from the store once the lease expires
         (the worker was busy that long; its heartbeat only keeps what it holds)."""
@@ -872,13 +879,11 @@ class SqliteBackend(Backend):
         if not claims or self._claimer is None or self._claimer[0] != owner:
             return []
         fresh = time.time() - self._claimer[1] / 2
-        taken: list[WorkItem] = []
+        taken: list[tuple[float, WorkItem]] = []
         while claims and len(taken) < limit:
-            at, item = claims.popleft()
-            if at >= fresh:
-                taken.append(item)
-            else:
-                self._unclaimed = True
+            claim = claims.popleft()
+            if claim[0] >= fresh:
+                taken.append(claim)
         return taken
 
     async def _release_claims(self) -> None:
