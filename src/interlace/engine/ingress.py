@@ -19,10 +19,13 @@ _FULL_FOR = 0.05
 """Seconds a flow found full is refused without asking the store again: under overload most
 refusals then cost a dictionary lookup, not a trip through the writer."""
 
-_PACE_ABOVE = 0.05
+_PACE_ABOVE = 0.10
 """Past this share of its bound, a flow's new messages wait (up to _PACE_WAIT) for the worker to
 settle a batch before they are stored: the senders slow down to the pace of delivery instead of
-filling the queue up to its bound, where they would be refused."""
+filling the queue up to its bound, where they would be refused. Below it is the delivery in
+progress: at 15,000 messages/s, two processes hold 200-570 undelivered items (claimed, running,
+settling) while keeping up; at 5% of the default bound (500) the senders of a hub that kept up
+were paced, and their p99 went from 7 ms to 14-25 ms."""
 _PACE_WAIT = 0.05
 
 
