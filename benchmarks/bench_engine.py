@@ -7,8 +7,9 @@ into an SQLite table; timed until the last row is in the sink. The store is dura
 (synchronous=FULL for what a sender is told is stored).
 
 The floor: plain sqlite3 in one thread writing, per message, the rows the hub writes - the
-message into the queue (committed with synchronous=FULL), its lease, the sink row (upsert, in the
-sink's own file) and the removal of the work item with the flow counter - in batches of the same
+message into the queue, already leased to its worker as the hub stores a new message (committed
+with synchronous=FULL), the sink row (upsert, in the sink's own file, synchronous=NORMAL as the
+hub's SQLite sink) and the removal of the work item with the flow counter - in batches of the same
 size as the producers' group commits (50), without any of the hub's Python work (no envelopes,
 no mapping, no JSON besides the message column).
 
@@ -82,9 +83,10 @@ def floor_run(folder: Path, messages: int, batch: int = PRODUCERS) -> tuple[floa
     sink = sqlite3.connect(folder / "erp.db", isolation_level=None)
     for conn in (store, sink):
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-    # the hub's policy: what a sender is told is stored is fsynced (FULL); leases and settles,
-    # which a crash only makes run again, are not (NORMAL)
+    store.execute("PRAGMA synchronous=FULL")
+    sink.execute("PRAGMA synchronous=NORMAL")  # as the hub's SQLite sink connects
+    # the hub's policy: what a sender is told is stored is fsynced (FULL); settles, which a crash
+    # only makes run again, are not (NORMAL)
     store.executescript(
         "CREATE TABLE work (id INTEGER PRIMARY KEY, flow TEXT, position INTEGER, message TEXT, attempts INTEGER,"
         " available_at REAL, lease_owner TEXT); CREATE INDEX work_due ON work (available_at);"
@@ -97,10 +99,13 @@ def floor_run(folder: Path, messages: int, batch: int = PRODUCERS) -> tuple[floa
         chunk = [order(i, "f") for i in range(start, min(start + batch, messages))]
         now = time.time()
         store.execute("BEGIN IMMEDIATE")
-        store.executemany(
-            "INSERT INTO work (flow, position, message, attempts, available_at) VALUES ('orders', 0, ?, 0, ?)",
-            [(json.dumps({**envelope, "id": o["id"], "body": o}), now) for o in chunk],
+        store.executemany(  # stored leased to the worker of the process that took it in, as the hub does
+            "INSERT INTO work (flow, position, message, attempts, available_at, lease_owner)"
+            " VALUES ('orders', 0, ?, 0, ?, 'w')",
+            [(json.dumps({**envelope, "id": o["id"], "body": o}), now + 30) for o in chunk],
         )
+        last = store.execute("SELECT last_insert_rowid()").fetchone()[0]
+        ids = list(range(last - len(chunk) + 1, last + 1))
         store.execute(
             "INSERT INTO flow_counts VALUES ('orders', ?, 0)"
             " ON CONFLICT (flow) DO UPDATE SET received = received + excluded.received",
@@ -108,13 +113,6 @@ def floor_run(folder: Path, messages: int, batch: int = PRODUCERS) -> tuple[floa
         )
         store.execute("COMMIT")
         store.execute("PRAGMA synchronous=NORMAL")
-        store.execute("BEGIN IMMEDIATE")
-        ids = [r[0] for r in store.execute(
-            "UPDATE work SET lease_owner = 'w', available_at = ? WHERE id IN"
-            " (SELECT id FROM work WHERE available_at <= ? ORDER BY available_at LIMIT ?) RETURNING id",
-            (now + 30, now + 1, len(chunk)),
-        )]  # fmt: skip
-        store.execute("COMMIT")
         sink.execute("BEGIN IMMEDIATE")
         sink.executemany(
             "INSERT INTO orders (order_no, email, total) VALUES (?, ?, ?) ON CONFLICT (order_no) DO UPDATE"
@@ -157,8 +155,8 @@ def main() -> None:
         "",
         "Interlace: a hub in one process without HTTP, 50 producers calling its ingress as the webhook does,"
         " the worker mapping and upserting into SQLite. The floor: raw sqlite3 writing the same rows per"
-        " message (queue row committed with synchronous=FULL, lease and removal with NORMAL as the hub does,"
-        " sink upsert with FULL, counters) in batches of"
+        " message (queue row stored leased to its worker and committed with synchronous=FULL, its removal with"
+        " NORMAL as the hub does, sink upsert with NORMAL as the hub's SQLite sink, counters) in batches of"
         f" {PRODUCERS}, with none of the hub's Python work.",
         "",
         "| round | Interlace msg/s | floor msg/s | Interlace CPU/msg | floor CPU/msg | floor / Interlace |",
