@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import aiomqtt
 import orjson
@@ -17,6 +19,7 @@ from interlace.errors import ConnectorError, DeliveryError
 from interlace.message import Message
 
 from broker_support import TestIngress, need, stop, unique, until
+from private_brokers import Mosquitto
 
 pytestmark = pytest.mark.service
 
@@ -99,6 +102,41 @@ async def test_full_flow_leaves_messages_with_the_broker(raw: aiomqtt.Client) ->
     assert sorted(b["n"] for b in ingress.bodies()) == list(range(8))
     await stop(task)
     await c.close()
+
+
+async def test_a_reset_the_event_loop_no_longer_watches_is_found_before_the_keepalive(tmp_path: Path) -> None:
+    """uvloop stops watching a socket that reports an error once its reader ran: when that read
+    found a packet before the reset, paho is never told. Here the loop stops watching before the
+    broker restarts (SIGTERM: it resets its connections): the source finds the reset itself and
+    connects again well before its keepalive (30 s) would find it."""
+    broker = Mosquitto(tmp_path / "mqtt").start()
+    c = MqttConnector("plant", MqttSettings(port=broker.port, keepalive=30))
+    made: list[aiomqtt.Client] = []
+    make = c.make_client
+
+    def recorded(*args: Any, **kwargs: Any) -> aiomqtt.Client:
+        made.append(make(*args, **kwargs))
+        return made[-1]
+
+    c.make_client = recorded  # type: ignore[method-assign]
+    topic = unique("sensors")
+    ingress = TestIngress()
+    source = c.source("f", MqttTrigger(topic=f"{topic}/+", client_id=unique("hub"), batch=10))
+    task = asyncio.create_task(source.run(ingress))
+    try:
+        await until(source.connected.is_set, what="subscribed")
+        sock = made[0]._client.socket()
+        assert sock is not None
+        asyncio.get_running_loop().remove_reader(sock.fileno())
+        await asyncio.to_thread(broker.restart)
+        await until(lambda: len(made) == 2 and source.connected.is_set(), timeout=15, what="connected again")
+        async with aiomqtt.Client("127.0.0.1", broker.port, protocol=aiomqtt.ProtocolVersion.V5) as publisher:
+            await publisher.publish(f"{topic}/t1", b'{"n": 1}', qos=1)
+        await until(lambda: ingress.bodies() == [{"n": 1}], what="a message on the new connection")
+    finally:
+        await stop(task)
+        await c.close()
+        broker.stop()
 
 
 @pytest.mark.parametrize("qos", [0, 1, 2])

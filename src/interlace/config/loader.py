@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 from pydantic import BaseModel, ValidationError
 
 from interlace.config.agents import check_agents
@@ -269,6 +267,10 @@ def _load_schema(entity: str, schema: JSONObject | str, base_dir: Path, check: _
             check.add(loc, f"schema file {schema} must hold a JSON object")
             return None
         schema = loaded
+    # imported here: most configs have no entity schema, and the CLI loads a config on every command
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -286,18 +288,17 @@ def _check_jsonata(loc: Path_, text: str, check: _Checker) -> None:
 
 def _check_references(loaded: LoadedConfig, check: _Checker) -> None:
     cfg = loaded.config
-    known = registry.connectors()
     connector_of: dict[str, Any] = {}
     for name, system in cfg.systems.items():
         loc: Path_ = ("systems", name)
-        cls = known.get(system.connector)
+        cls = registry.get(system.connector)
         if cls is None:
             reason = registry.broken().get(system.connector)
             check.add(
                 (*loc, "connector"),
                 f"connector {system.connector!r} failed to load: {reason}"
                 if reason
-                else f"unknown connector {system.connector!r}; installed: {', '.join(sorted(known))}",
+                else f"unknown connector {system.connector!r}; installed: {', '.join(sorted(registry.connectors()))}",
             )
             continue
         connector_of[name] = cls

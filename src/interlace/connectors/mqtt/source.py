@@ -12,9 +12,11 @@ once-only result without that gap."""
 from __future__ import annotations
 
 import asyncio
+import select
 from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as paho_mqtt
 
 from interlace.connectors.base import Ingress
 from interlace.connectors.broker.source import BrokerSource, commit, make_incoming, take
@@ -42,6 +44,34 @@ def _properties(message: aiomqtt.Message) -> dict[str, str]:
     if content_type:
         out["content-type"] = str(content_type)
     return out
+
+
+_CLOSED = (select.POLLERR | select.POLLHUP | getattr(select, "POLLRDHUP", 0)) if hasattr(select, "poll") else 0
+
+
+def _closed(sock: Any) -> bool:
+    """Whether the peer closed or reset the connection."""
+    poller = select.poll()
+    poller.register(sock, _CLOSED)
+    return any(events & _CLOSED for _, events in poller.poll(0))
+
+
+async def watch(paho: paho_mqtt.Client, every: float = 1.0) -> None:
+    """Let paho read a connection the broker closed or reset, once a second. uvloop stops watching
+    a socket that reports an error (it runs the reader once and closes its poll handle): when
+    that one read found a packet before the reset, paho never hears of the lost connection, and
+    the source would wait for the keepalive to find it (up to twice `keepalive`, a minute by
+    default) while the broker, restarted, holds its messages."""
+    if not hasattr(select, "poll"):  # not on Windows: nothing to watch with
+        return
+    while True:
+        await asyncio.sleep(every)
+        sock = paho.socket()
+        if sock is None or not _closed(sock):
+            continue
+        for _ in range(10_000):  # the packets still buffered, then the end: paho closes it
+            if paho.socket() is not sock or paho.loop_read() != paho_mqtt.MQTT_ERR_SUCCESS:
+                break
 
 
 class _Lost:
@@ -75,6 +105,7 @@ class MqttSource(BrokerSource):
             self.connected.set()
             inbox: asyncio.Queue[aiomqtt.Message | _Lost] = asyncio.Queue()
             pump = asyncio.create_task(self._pump(client, inbox))
+            watching = asyncio.create_task(watch(paho))
             try:
                 while True:
                     batch = await take(inbox, o.batch)
@@ -102,6 +133,7 @@ class MqttSource(BrokerSource):
                         raise aiomqtt.MqttError(f"connection lost: {lost.exc}")
             finally:
                 pump.cancel()
+                watching.cancel()
 
     async def _pump(self, client: aiomqtt.Client, inbox: asyncio.Queue[aiomqtt.Message | _Lost]) -> None:
         try:
