@@ -54,22 +54,20 @@ def bind_all(addresses: list[tuple[str, int]], processes: int) -> list[list[sock
     """For each of `processes`, a listening socket on each address (port 0: the one the first
     socket got), all of one address in one SO_REUSEPORT group. OSError names the address
     (`filename`) that could not be bound."""
-    groups: list[list[socket.socket]] = []
+    bound: list[socket.socket] = []
     try:
-        for _ in range(processes):
-            group: list[socket.socket] = []
-            groups.append(group)
-            for i, (host, port) in enumerate(addresses):
-                try:
-                    group.append(bind(host, groups[0][i].getsockname()[1] if len(groups) > 1 else port))
-                except OSError as exc:
-                    raise OSError(exc.errno, exc.strerror, f"{host}:{port}") from None
+        for host, port in addresses * processes:
+            if port == 0 and len(bound) >= len(addresses):  # the port the first process's socket got
+                port = bound[len(bound) % len(addresses)].getsockname()[1]
+            try:
+                bound.append(bind(host, port))
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, f"{host}:{port}") from None
     except OSError:
-        for group in groups:
-            for sock in group:
-                sock.close()
+        for sock in bound:
+            sock.close()
         raise
-    return groups
+    return [bound[i : i + len(addresses)] for i in range(0, len(bound), len(addresses))]
 
 
 def die_with_parent(parent: int) -> None:
